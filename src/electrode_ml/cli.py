@@ -1,0 +1,48 @@
+"""`electrode-ml <command>`: the pipeline's stages and the user-facing tools.
+
+Each command lives in its own module, imported only when called, so that a command never pays
+for (or needs) another's libraries: the crabnet path must run without TensorFlow.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import warnings
+
+COMMANDS = {
+    "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
+    "featurize": ("electrode_ml.stages.featurize", "Magpie and MODNet features (DVC stage)"),
+    "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: electrode-ml <command> [options]", "", "commands:"]
+    lines += [f"  {name:<12} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        sys.exit(f"electrode-ml: unknown command {name!r}\n\n{_usage()}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # pymatgen and matminer warn once per composition (deprecations, impute_nan): thousands of lines.
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message=".*impute_nan.*")
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        module.main(rest)
+    except (ValueError, FileNotFoundError) as error:
+        # Our input errors (bad data, bad parameter, missing file) are for the user, not a traceback.
+        sys.exit(f"electrode-ml {name}: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The data set: its columns, its loader, and the checks every row must pass.
+
+This module is the one place that knows the Battery Explorer's column titles. Everything
+downstream uses the prepared table's names (`battery_id`, `composition`, `working_ion`, `group`
+and the targets below, units in the names).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+RAW_COLUMNS = (
+    "Battery ID", "Battery Formula", "Working Ion", "Formula Charge", "Formula Discharge",
+    "Max Delta Volume", "Average Voltage", "Gravimetric Capacity", "Volumetric Capacity",
+    "Gravimetric Energy", "Volumetric Energy", "Atomic Fraction Charge",
+    "Atomic Fraction Discharge", "Stability Charge", "Stability Discharge", "Steps",
+    "Max Voltage Step",
+)
+COMPOSITION_COLUMNS = ("Formula Discharge", "Formula Charge")
+
+# Prepared name -> Battery Explorer title. Units: mAh/g, mAh/cm3, V.
+TARGETS = {
+    "capacity_grav_mAh_g": "Gravimetric Capacity",
+    "capacity_vol_mAh_cm3": "Volumetric Capacity",
+    "voltage_avg_V": "Average Voltage",
+}
+CAPACITY_TARGETS = ("capacity_grav_mAh_g", "capacity_vol_mAh_cm3")
+
+# The working ions of the Materials Project insertion-electrode database.
+WORKING_IONS = ("Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn", "Al", "Y")
+
+# Why a row can be set aside (the `reason` column of the rejected file, `dropped_*` in the summary).
+REJECT_REASONS = (
+    "empty_battery_id", "duplicate_battery_id", "unknown_working_ion", "bad_formula",
+    "target_not_a_number", "target_missing", "capacity_not_positive", "outlier",
+)
+
+PREPARED_COLUMNS = ("battery_id", "composition", "working_ion", "group", *TARGETS)
+
+
+class DataValidationError(ValueError):
+    """The input data cannot be used as it is; the message names the rows, columns and reasons."""
+
+
+class FormulaError(ValueError):
+    """A formula that pymatgen cannot read as a composition of real elements."""
+
+
+@dataclass(frozen=True)
+class BadCell:
+    battery_id: str
+    column: str
+    value: str
+    reason: str  # a short code, counted in the summary
+    detail: str  # what a person needs to fix it
+
+    def describe(self) -> str:
+        return f"{self.battery_id}: column {self.column!r} = {self.value!r}: {self.detail}"
+
+
+def load_raw(path: str | Path) -> pd.DataFrame:
+    """Read a Battery Explorer CSV as text, so that no cell is silently coerced."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run `dvc pull` (or `electrode-ml download`)")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [column for column in RAW_COLUMNS if column not in raw.columns]
+    if missing:
+        raise DataValidationError(f"{path}: missing column(s) {missing}; expected all of {list(RAW_COLUMNS)}")
+    return raw
+
+
+def parse_composition(formula: str):
+    """Parse a formula with pymatgen, refusing empty strings, ranges and unknown elements."""
+    from pymatgen.core import Composition, Element
+
+    text = formula.strip() if isinstance(formula, str) else ""
+    if not text:
+        raise FormulaError("empty formula")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            composition = Composition(text)
+    except Exception as error:  # pymatgen raises ValueError, KeyError or others on bad input
+        raise FormulaError(f"unparseable formula ({error})") from None
+    unknown = [str(species) for species in composition if not isinstance(species, Element)]
+    if unknown:
+        raise FormulaError(f"unknown element(s) {unknown}")
+    if composition.num_atoms <= 0 or any(amount < 0 for amount in composition.values()):
+        raise FormulaError("formula with no atoms or negative amounts")
+    return composition
+
+
+def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
+    """Every reason a row cannot be used, one entry per bad cell."""
+    bad: list[BadCell] = []
+    seen_ids: set[str] = set()
+    compositions: dict[str, str | None] = {}
+    for _, row in raw.iterrows():
+        battery_id = row["Battery ID"].strip() or f"<row {_ + 2} of the CSV>"
+        if not row["Battery ID"].strip():
+            bad.append(BadCell(battery_id, "Battery ID", "", "empty_battery_id", "empty Battery ID"))
+        elif battery_id in seen_ids:
+            bad.append(BadCell(battery_id, "Battery ID", battery_id, "duplicate_battery_id", "duplicate Battery ID"))
+        seen_ids.add(battery_id)
+
+        ion = row["Working Ion"].strip()
+        if ion not in WORKING_IONS:
+            bad.append(BadCell(battery_id, "Working Ion", ion, "unknown_working_ion", f"unknown working ion (known: {', '.join(WORKING_IONS)})"))
+
+        formula = row[composition_column]
+        if formula not in compositions:
+            try:
+                parse_composition(formula)
+                compositions[formula] = None
+            except FormulaError as error:
+                compositions[formula] = str(error)
+        if compositions[formula] is not None:
+            bad.append(BadCell(battery_id, composition_column, formula, "bad_formula", compositions[formula]))
+
+        for name, column in TARGETS.items():
+            value = row[column]
+            number = _to_float(value)
+            if number is None:
+                bad.append(BadCell(battery_id, column, value, "target_not_a_number", "target is not a number"))
+            elif math.isnan(number) or math.isinf(number):
+                bad.append(BadCell(battery_id, column, value, "target_missing", "target is NaN, empty or infinite"))
+            elif name in CAPACITY_TARGETS and number <= 0:
+                bad.append(BadCell(battery_id, column, value, "capacity_not_positive", "capacity must be positive"))
+    return bad
+
+
+def _to_float(value: str) -> float | None:
+    if value.strip() == "":
+        return float("nan")
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def composition_groups(compositions: pd.Series, working_ions: pd.Series) -> pd.Series:
+    """An integer per (reduced composition, working ion): rows that must share a fold.
+
+    LiFePO4 and Li2Fe2P2O8 are one composition, so they share a group.
+    """
+    reduced = compositions.map(lambda formula: parse_composition(formula).reduced_formula)
+    keys = reduced + "|" + working_ions
+    return keys.map({key: index for index, key in enumerate(sorted(keys.unique()))}).astype(int)
+
+
+@dataclass
+class PreparedData:
+    electrodes: pd.DataFrame  # PREPARED_COLUMNS, one row per usable electrode
+    rejected: pd.DataFrame  # battery_id, column, value, reason, detail
+    summary: dict  # flat: counts in, out, dropped by reason, per working ion
+
+
+ON_BAD_ROW = ("error", "drop")
+
+
+def prepare_electrodes(
+    raw: pd.DataFrame,
+    composition_column: str = "Formula Discharge",
+    outlier_sigma: float | None = None,
+    on_bad_row: str = "error",
+) -> PreparedData:
+    """Validate the raw table, keep the usable rows and name the rest.
+
+    `on_bad_row="error"` raises `DataValidationError` listing the bad rows; `"drop"` moves them to
+    `rejected` with the reason. `outlier_sigma` (None = off) drops rows whose target lies beyond
+    mean +- outlier_sigma standard deviations of that target, computed once on the valid rows.
+    """
+    if composition_column not in COMPOSITION_COLUMNS:
+        raise ValueError(
+            f"prepare.composition_column must be one of {list(COMPOSITION_COLUMNS)}, got {composition_column!r}"
+            " ('Battery Formula' is a range such as Li0-1CoO2, not a composition)"
+        )
+    if on_bad_row not in ON_BAD_ROW:
+        raise ValueError(f"prepare.on_bad_row must be one of {list(ON_BAD_ROW)}, got {on_bad_row!r}")
+    if outlier_sigma is not None and not (isinstance(outlier_sigma, (int, float)) and outlier_sigma > 0):
+        raise ValueError(f"prepare.outlier_sigma must be a positive number or null, got {outlier_sigma!r}")
+
+    bad = find_bad_cells(raw, composition_column)
+    if bad and on_bad_row == "error":
+        rows = sorted({cell.battery_id for cell in bad})
+        listing = "\n  ".join(cell.describe() for cell in bad[:20])
+        more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
+        raise DataValidationError(
+            f"{len(rows)} bad row(s) in the data (set prepare.on_bad_row: drop to set them aside):\n  {listing}{more}"
+        )
+
+    rejected = pd.DataFrame([vars(cell) for cell in bad], columns=["battery_id", "column", "value", "reason", "detail"])
+    bad_ids = set(rejected["battery_id"])
+    ids = raw["Battery ID"].str.strip()
+    good = raw[~ids.isin(bad_ids)]
+    electrodes = pd.DataFrame({
+        "battery_id": good["Battery ID"].str.strip(),
+        "composition": good[composition_column].str.strip(),
+        "working_ion": good["Working Ion"].str.strip(),
+    })
+    for name, column in TARGETS.items():
+        electrodes[name] = good[column].astype(float)
+
+    if outlier_sigma is not None:
+        outliers = []
+        for name in TARGETS:
+            values = electrodes[name]
+            deviation = (values - values.mean()).abs()
+            for index in electrodes.index[deviation > outlier_sigma * values.std()]:
+                outliers.append({
+                    "battery_id": electrodes.at[index, "battery_id"], "column": TARGETS[name],
+                    "value": repr(values[index]), "reason": "outlier",
+                    "detail": f"beyond mean +- {outlier_sigma} sigma of {name}",
+                })
+        outliers = pd.DataFrame(outliers, columns=rejected.columns)
+        rejected = pd.concat([rejected, outliers], ignore_index=True)
+        electrodes = electrodes[~electrodes["battery_id"].isin(set(outliers["battery_id"]))]
+
+    electrodes = electrodes.reset_index(drop=True)
+    electrodes.insert(3, "group", composition_groups(electrodes["composition"], electrodes["working_ion"]))
+    return PreparedData(electrodes, rejected, _summary(raw, electrodes, rejected))
+
+
+def _summary(raw: pd.DataFrame, electrodes: pd.DataFrame, rejected: pd.DataFrame) -> dict:
+    # A row with several bad cells counts once, under its first reason.
+    first_reason = rejected.drop_duplicates("battery_id")["reason"]
+    summary = {
+        "rows_in": len(raw),
+        "rows_out": len(electrodes),
+        "rows_dropped": int(rejected["battery_id"].nunique()),
+        "unique_compositions": int(electrodes["composition"].nunique()),
+        "composition_groups": int(electrodes["group"].nunique()),
+    }
+    counts = first_reason.value_counts()
+    summary.update({f"dropped_{reason}": int(counts.get(reason, 0)) for reason in REJECT_REASONS})
+    ions = electrodes["working_ion"].value_counts()
+    summary.update({f"ion_{ion}": int(ions.get(ion, 0)) for ion in WORKING_IONS})
+    return summary
+

@@ -1,0 +1,127 @@
+"""Magpie (for the random forest) and MODNet's composition-only matminer set (for MODNet and the maps)."""
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+
+import pandas as pd
+
+from electrode_ml.data import parse_composition
+
+
+@contextmanager
+def quiet_featurizers():
+    """matminer, pymatgen and modnet warn once per composition; keep logs readable."""
+    modnet_log = logging.getLogger("modnet")
+    level = modnet_log.level
+    modnet_log.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        finally:
+            modnet_log.setLevel(level)
+
+
+class MagpieFeatures:
+    """matminer's `ElementProperty.from_preset("magpie")`: 22 elemental properties x 6 statistics.
+
+    Elements without Magpie data give NaN (matminer's default, `impute_nan=False`); the random
+    forest handles NaN natively.
+    """
+
+    name = "magpie"
+
+    def __init__(self, n_jobs: int = 1):
+        self.n_jobs = n_jobs
+
+    def _featurizer(self):
+        from matminer.featurizers.composition import ElementProperty
+
+        with quiet_featurizers():
+            featurizer = ElementProperty.from_preset("magpie")
+        featurizer.set_n_jobs(self.n_jobs)
+        return featurizer
+
+    def feature_labels(self) -> list[str]:
+        return self._featurizer().feature_labels()
+
+    def featurize(self, formulas: list[str], progress: bool = True) -> pd.DataFrame:
+        featurizer = self._featurizer()
+        compositions = pd.DataFrame({"composition": [parse_composition(formula) for formula in formulas]})
+        with quiet_featurizers():
+            table = featurizer.featurize_dataframe(compositions, "composition", pbar=progress)
+        return table.drop(columns="composition").set_axis(list(formulas)).astype(float)
+
+    def citations(self) -> list[str]:
+        return self._featurizer().citations()
+
+
+class ModnetFeatures:
+    """MODNet 0.4.5's `CompositionOnlyMatminer2023Featurizer`, as `MODData.featurize` computes it.
+
+    Two differences, neither changing a value: matminer's `AtomicPackingEfficiency` is swapped for
+    `FastAtomicPackingEfficiency` (same numbers, ~40x faster), and all-NaN columns are kept so
+    the table has the same 285 columns whatever the rows.
+    """
+
+    name = "modnet"
+
+    def __init__(self, n_jobs: int = 1):
+        self.n_jobs = n_jobs
+
+    def _featurizer(self):
+        from matminer.featurizers.composition import AtomicPackingEfficiency
+        from modnet.featurizers.presets import CompositionOnlyMatminer2023Featurizer
+
+        from electrode_ml.features.packing import FastAtomicPackingEfficiency
+
+        with quiet_featurizers():
+            featurizer = CompositionOnlyMatminer2023Featurizer()
+            featurizer.composition_featurizers = tuple(
+                FastAtomicPackingEfficiency(**step.get_params()) if type(step) is AtomicPackingEfficiency else step
+                for step in featurizer.composition_featurizers
+            )
+        featurizer.set_n_jobs(self.n_jobs)
+        featurizer.set_drop_allnan(False)
+        return featurizer
+
+    def feature_labels(self) -> list[str]:
+        return list(self.featurize(["LiFePO4"], progress=False).columns)
+
+    def featurize(self, formulas: list[str], progress: bool = True) -> pd.DataFrame:
+        """matminer draws its own progress bar here; modnet offers no switch for it."""
+        from modnet.preprocessing import CompositionContainer
+
+        structures = pd.DataFrame(
+            {"structure": [CompositionContainer(parse_composition(formula)) for formula in formulas]},
+            index=list(formulas),
+        )
+        featurizer = self._featurizer()
+        with quiet_featurizers():
+            table = featurizer.featurize(structures)
+        # matminer prefixes labels with the class name; keep the library's column names.
+        table.columns = table.columns.str.replace("FastAtomicPackingEfficiency|", "AtomicPackingEfficiency|", regex=False)
+        return table.astype(float)
+
+    def citations(self) -> list[str]:
+        return [citation for step in self._featurizer().composition_featurizers for citation in step.citations()]
+
+
+REPRESENTATIONS = {representation.name: representation for representation in (MagpieFeatures, ModnetFeatures)}
+
+
+def featurize_unique(representation, electrodes: pd.DataFrame, progress: bool = True) -> pd.DataFrame:
+    """Features for every electrode, indexed by `battery_id`, computing each distinct formula once.
+
+    Formulas are sorted so that those sharing elements sit together (the APE cache stays warm).
+    """
+    formulas = sorted(electrodes["composition"].unique(), key=lambda formula: (_element_key(formula), formula))
+    unique_table = representation.featurize(formulas, progress=progress)
+    table = unique_table.loc[electrodes["composition"]].set_axis(pd.Index(electrodes["battery_id"], name="battery_id"))
+    return table
+
+
+def _element_key(formula: str) -> tuple[str, ...]:
+    return tuple(sorted(str(element) for element in parse_composition(formula)))

@@ -1,0 +1,42 @@
+"""Writing outputs so that a crash never leaves a half-written file behind."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_json(data: dict, path: str | Path) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_table(table: pd.DataFrame, path: str | Path, index: bool = False) -> None:
+    """CSV or Parquet by suffix."""
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        if path.suffix == ".parquet":
+            table.to_parquet(temporary, index=index)
+        elif path.suffix == ".csv":
+            table.to_csv(temporary, index=index)
+        else:
+            raise ValueError(f"unsupported table format: {path}")

@@ -1,0 +1,62 @@
+"""Reading one stage's block of params.yaml, refusing unknown or ill-typed parameters."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class ParameterError(ValueError):
+    """A parameter in params.yaml that is unknown, missing or of the wrong type."""
+
+
+def load_section(section: str, schema: type, path: str | Path = DEFAULT_PARAMS):
+    """Build the dataclass `schema` from `section` of the YAML file at `path`."""
+    path = Path(path)
+    with open(path) as handle:
+        params = yaml.safe_load(handle) or {}
+    block = params.get(section)
+    if not isinstance(block, dict):
+        raise ParameterError(f"{path}: no `{section}:` block")
+    return from_mapping(section, schema, block, source=str(path))
+
+
+def from_mapping(section: str, schema: type, block: dict, source: str = "params"):
+    fields = {field.name: field for field in dataclasses.fields(schema)}
+    unknown = sorted(set(block) - set(fields))
+    if unknown:
+        raise ParameterError(f"{source}: {', '.join(f'{section}.{key}' for key in unknown)} is not a parameter "
+                             f"(known: {', '.join(fields)})")
+    hints = typing.get_type_hints(schema)
+    for key, value in block.items():
+        if not _matches(value, hints[key]):
+            raise ParameterError(f"{source}: {section}.{key} = {value!r} should be {_describe(hints[key])}")
+    try:
+        return schema(**block)
+    except TypeError as error:
+        raise ParameterError(f"{source}: `{section}:` block: {error}") from None
+
+
+def _matches(value, hint) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin in (list, tuple):
+        (item,) = typing.get_args(hint)[:1]
+        return isinstance(value, list) and all(_matches(element, item) for element in value)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")

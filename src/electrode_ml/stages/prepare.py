@@ -1,0 +1,42 @@
+"""Stage `prepare`: validate the raw CSV and write the table every later stage reads.
+
+Outputs: results/prepared/electrodes.csv, rejected.csv (rows set aside, with reason) and
+summary.json (a DVC metric).
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from electrode_ml.data import load_raw, prepare_electrodes
+from electrode_ml.files import write_json, write_table
+from electrode_ml.params import DEFAULT_PARAMS, load_section
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    raw_csv: str = "data/mp_batteries.csv"
+    composition_column: str = "Formula Discharge"
+    outlier_sigma: float | None = None
+    on_bad_row: str = "error"
+
+
+def run(params: PrepareParams, out_dir: Path) -> dict:
+    prepared = prepare_electrodes(
+        load_raw(params.raw_csv), params.composition_column, params.outlier_sigma, params.on_bad_row
+    )
+    write_table(prepared.electrodes, out_dir / "electrodes.csv")
+    write_table(prepared.rejected, out_dir / "rejected.csv")
+    write_json(prepared.summary, out_dir / "summary.json")
+    return prepared.summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml prepare", description=__doc__)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--out", type=Path, default=Path("results/prepared"))
+    args = parser.parse_args(argv)
+    summary = run(load_section("prepare", PrepareParams, args.params), args.out)
+    print(f"prepare: {summary['rows_in']} rows in, {summary['rows_out']} out, {summary['rows_dropped']} set aside "
+          f"({args.out / 'rejected.csv'})")

@@ -1,0 +1,31 @@
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+REAL_DATA = REPOSITORY / "data" / "mp_batteries.csv"
+
+
+@pytest.fixture(scope="session")
+def real_raw() -> pd.DataFrame:
+    """The DVC-tracked data set, as text (`make test` runs `dvc pull` first)."""
+    from electrode_ml.data import load_raw
+
+    if not REAL_DATA.exists():
+        pytest.fail(f"{REAL_DATA} is missing: run `make data` (dvc pull)")
+    return load_raw(REAL_DATA)
+
+
+@pytest.fixture(scope="session")
+def raw_sample(real_raw) -> pd.DataFrame:
+    """150 real rows, every working ion present, the same rows on every run."""
+    per_ion = real_raw.groupby("Working Ion", group_keys=False).apply(lambda rows: rows.sample(min(len(rows), 5), random_state=0))
+    rest = real_raw.drop(per_ion.index).sample(150 - len(per_ion), random_state=0)
+    return pd.concat([per_ion, rest]).reset_index(drop=True)

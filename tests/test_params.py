@@ -1,0 +1,44 @@
+import pytest
+
+from electrode_ml.params import ParameterError, load_section
+from electrode_ml.stages.featurize import FeaturizeParams
+from electrode_ml.stages.prepare import PrepareParams
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_fill_missing_keys(tmp_path):
+    params = load_section("prepare", PrepareParams, _write(tmp_path, "prepare:\n  outlier_sigma: 2\n"))
+    assert params.outlier_sigma == 2
+    assert params.composition_column == "Formula Discharge"
+
+
+def test_unknown_parameter_is_named(tmp_path):
+    path = _write(tmp_path, "prepare:\n  outlier_sigmas: 2\n")
+    with pytest.raises(ParameterError, match="prepare.outlier_sigmas is not a parameter"):
+        load_section("prepare", PrepareParams, path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("prepare:\n  outlier_sigma: two\n", "prepare.outlier_sigma = 'two'"),
+        ("prepare:\n  on_bad_row: 3\n", "prepare.on_bad_row = 3"),
+        ("featurize:\n  n_jobs: 1.5\n", "featurize.n_jobs = 1.5"),
+        ("featurize:\n  representations: magpie\n", "featurize.representations"),
+    ],
+)
+def test_wrong_type_is_named(tmp_path, text, message):
+    section = text.split(":")[0]
+    schema = {"prepare": PrepareParams, "featurize": FeaturizeParams}[section]
+    with pytest.raises(ParameterError, match=message):
+        load_section(section, schema, _write(tmp_path, text))
+
+
+def test_missing_block_is_named(tmp_path):
+    with pytest.raises(ParameterError, match="no `featurize:` block"):
+        load_section("featurize", FeaturizeParams, _write(tmp_path, "prepare: {}\n"))

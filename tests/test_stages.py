@@ -1,0 +1,73 @@
+"""`prepare` and `featurize` end to end on 150 real rows, through the `electrode-ml` command."""
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from electrode_ml.data import PREPARED_COLUMNS
+
+
+def _electrode_ml(*args, cwd):
+    command = [sys.executable, "-m", "electrode_ml.cli", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+@pytest.fixture
+def workspace(tmp_path, raw_sample):
+    (tmp_path / "data").mkdir()
+    raw_sample.to_csv(tmp_path / "data" / "sample.csv", index=False)
+    params = {
+        "prepare": {"raw_csv": "data/sample.csv", "composition_column": "Formula Discharge",
+                    "outlier_sigma": None, "on_bad_row": "error"},
+        "featurize": {"representations": ["magpie", "modnet"], "n_jobs": 1},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def test_prepare_then_featurize_on_real_sample(workspace, raw_sample):
+    prepared = _electrode_ml("prepare", cwd=workspace)
+    assert prepared.returncode == 0, prepared.stderr
+    electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
+    assert tuple(electrodes.columns) == PREPARED_COLUMNS
+    assert set(electrodes["battery_id"]) == set(raw_sample["Battery ID"])
+    summary = json.loads((workspace / "results/prepared/summary.json").read_text())
+    assert summary["rows_in"] == summary["rows_out"] == 150
+
+    featurized = _electrode_ml("featurize", cwd=workspace)
+    assert featurized.returncode == 0, featurized.stderr
+    magpie = pd.read_parquet(workspace / "results/features/magpie.parquet")
+    modnet = pd.read_parquet(workspace / "results/features/modnet.parquet")
+    for table, width in ((magpie, 132), (modnet, 285)):
+        assert table.index.name == "battery_id"
+        assert list(table.index) == list(electrodes["battery_id"])
+        assert table.shape[1] == width
+    # Magpie has data for every element of the set: a NaN would mean a broken join.
+    assert not magpie.isna().any().any()
+    timings = json.loads((workspace / "results/features/timings.json").read_text())
+    assert timings["modnet_features"] == 285
+    assert not list(workspace.glob("results/**/*.partial"))
+
+
+def test_bad_row_stops_prepare_with_a_clear_message_and_writes_nothing(workspace, raw_sample):
+    spoiled = raw_sample.copy()
+    spoiled.loc[4, "Formula Discharge"] = "Li(FePO4"
+    spoiled.to_csv(workspace / "data" / "sample.csv", index=False)
+    result = _electrode_ml("prepare", cwd=workspace)
+    assert result.returncode != 0
+    assert f"{raw_sample.loc[4, 'Battery ID']}: column 'Formula Discharge' = 'Li(FePO4'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (workspace / "results/prepared/electrodes.csv").exists()
+
+
+def test_unknown_parameter_stops_the_stage(workspace):
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["featurize"]["representations"] = ["magpie", "soap"]
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    result = _electrode_ml("featurize", cwd=workspace)
+    assert result.returncode != 0
+    assert "featurize.representations: unknown ['soap']" in result.stderr
