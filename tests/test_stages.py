@@ -24,12 +24,14 @@ def workspace(tmp_path, raw_sample):
         "prepare": {"raw_csv": "data/sample.csv", "composition_column": "Formula Discharge",
                     "outlier_sigma": None, "on_bad_row": "error"},
         "featurize": {"representations": ["magpie", "modnet"], "n_jobs": 1},
+        # A 150-row sample is sparser than the full data: a smaller perplexity and a wider eps.
+        "cluster": {"perplexity": 15, "eps": 4.0, "min_samples": 5},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp_path
 
 
-def test_prepare_then_featurize_on_real_sample(workspace, raw_sample):
+def test_prepare_featurize_cluster_on_real_sample(workspace, raw_sample):
     prepared = _electrode_ml("prepare", cwd=workspace)
     assert prepared.returncode == 0, prepared.stderr
     electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
@@ -50,7 +52,28 @@ def test_prepare_then_featurize_on_real_sample(workspace, raw_sample):
     assert not magpie.isna().any().any()
     timings = json.loads((workspace / "results/features/timings.json").read_text())
     assert timings["modnet_features"] == 285
-    assert not list(workspace.glob("results/**/*.partial"))
+
+    clustered = _electrode_ml("cluster", cwd=workspace)
+    assert clustered.returncode == 0, clustered.stderr
+    assignments = pd.read_csv(workspace / "results/clusters/assignments.csv")
+    assert list(assignments["battery_id"]) == list(electrodes["battery_id"])
+    assert {"tsne_x", "tsne_y", "umap_x", "umap_y", "cluster"} <= set(assignments.columns)
+    clusters = pd.read_csv(workspace / "results/clusters/clusters.csv")
+    real = clusters[clusters["cluster"] >= 0]
+    assert len(real) >= 2
+    # Each representative is a member of its own cluster.
+    for _, row in real.iterrows():
+        members = assignments.loc[assignments["cluster"] == row["cluster"], "composition"]
+        assert row["representative"] in set(members)
+    assert real["size"].sum() + (assignments["cluster"] < 0).sum() == 150
+    loco = pd.read_csv(workspace / "results/folds/loco.csv")
+    assert sorted(loco["battery_id"]) == sorted(electrodes["battery_id"])
+    metrics = json.loads((workspace / "results/clusters/metrics.json").read_text())
+    assert metrics["n_clusters"] == len(real)
+    for stem in ("tsne_clusters", "umap_clusters", "tsne_working_ion", "tsne_targets", "working_ion_distribution"):
+        for suffix in (".png", ".pdf"):
+            assert (workspace / "paper/figures/maps" / f"{stem}{suffix}").stat().st_size > 10_000
+    assert not list(workspace.glob("results/**/.*.partial"))
 
 
 def test_bad_row_stops_prepare_with_a_clear_message_and_writes_nothing(workspace, raw_sample):

@@ -13,6 +13,7 @@ import warnings
 COMMANDS = {
     "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
     "featurize": ("electrode_ml.stages.featurize", "Magpie and MODNet features (DVC stage)"),
+    "cluster": ("electrode_ml.stages.cluster", "t-SNE/UMAP maps, DBSCAN clusters, ElMD representatives (DVC stage)"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 

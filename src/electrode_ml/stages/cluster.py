@@ -1,0 +1,156 @@
+"""Stage `cluster`: t-SNE and UMAP maps of the MODNet features, DBSCAN clusters, ElMD representatives.
+
+Each distinct composition is one point (rows sharing a formula share their features). Outputs:
+results/clusters/assignments.csv (per electrode), clusters.csv (per cluster), metrics.json,
+results/folds/loco.csv (one fold per cluster, DBSCAN noise its own fold) and the maps in
+paper/figures/maps/.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from electrode_ml import figures
+from electrode_ml.clustering import NOISE, dbscan_labels, embed_tsne, embed_umap, mean_representative, scale_features
+from electrode_ml.data import TARGETS
+from electrode_ml.files import write_json, write_table
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+
+SPACES = ("tsne", "umap")
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    perplexity: float = 30.0
+    tsne_seed: int = 42
+    umap_neighbors: int = 15
+    umap_min_dist: float = 0.1
+    umap_seed: int = 42
+    dbscan_space: str = "tsne"
+    eps: float = 5.5
+    min_samples: int = 10
+    elmd_metric: str = "mod_petti"
+    n_jobs: int = 2
+
+    def __post_init__(self):
+        if self.dbscan_space not in SPACES:
+            raise ParameterError(f"cluster.dbscan_space must be one of {list(SPACES)}, got {self.dbscan_space!r}")
+        if self.eps <= 0 or self.min_samples < 1 or self.perplexity <= 0:
+            raise ParameterError("cluster.eps and cluster.perplexity must be positive, cluster.min_samples at least 1")
+
+
+def cluster_table(assignments: pd.DataFrame, metric: str, n_jobs: int) -> pd.DataFrame:
+    """Per cluster: size, dominant ions with shares, ElMD mean representative, target mean and spread."""
+    rows = []
+    for cluster, members in tqdm(assignments.groupby("cluster"), desc="ElMD representatives", unit="cluster"):
+        ions = members["working_ion"].value_counts(normalize=True)
+        representative, mean_distance = (
+            mean_representative(list(members["composition"]), metric, n_jobs) if cluster != NOISE else ("", np.nan)
+        )
+        row = {
+            "cluster": cluster,
+            "size": len(members),
+            "unique_compositions": members["composition"].nunique(),
+            "dominant_ions": "; ".join(f"{ion} {share:.2f}" for ion, share in ions.head(3).items()),
+            "representative": representative,
+            "representative_mean_elmd": mean_distance,
+        }
+        for target in TARGETS:
+            row[f"{target}_mean"] = members[target].mean()
+            row[f"{target}_std"] = members[target].std()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def loco_folds(assignments: pd.DataFrame) -> pd.DataFrame:
+    """One fold per cluster; DBSCAN noise, if any, is one more fold after the last cluster."""
+    n_clusters = int(assignments["cluster"].max()) + 1
+    fold = assignments["cluster"].where(assignments["cluster"] != NOISE, n_clusters)
+    return pd.DataFrame({"battery_id": assignments["battery_id"], "fold": fold.astype(int)})
+
+
+def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_dir: Path, folds_dir: Path,
+        figures_dir: Path) -> dict:
+    electrodes = pd.read_csv(electrodes_csv)
+    features = pd.read_parquet(modnet_parquet).loc[electrodes["battery_id"]]
+    unique = features.groupby(electrodes["composition"].to_numpy(), sort=True).first()
+    scaled = scale_features(unique).to_numpy()
+    metrics = {"compositions": len(unique), "features_used": scaled.shape[1]}
+
+    start = time.perf_counter()
+    tsne = embed_tsne(scaled, params.perplexity, params.tsne_seed)
+    metrics["tsne_seconds"] = round(time.perf_counter() - start, 1)
+    start = time.perf_counter()
+    umap = embed_umap(scaled, params.umap_neighbors, params.umap_min_dist, params.umap_seed)
+    metrics["umap_seconds"] = round(time.perf_counter() - start, 1)
+    labels = dbscan_labels(tsne if params.dbscan_space == "tsne" else umap, params.eps, params.min_samples)
+
+    per_composition = pd.DataFrame(
+        {"tsne_x": tsne[:, 0], "tsne_y": tsne[:, 1], "umap_x": umap[:, 0], "umap_y": umap[:, 1], "cluster": labels},
+        index=unique.index,
+    )
+    assignments = electrodes[["battery_id", "composition", "working_ion"]].join(
+        per_composition, on="composition"
+    )
+    targets = electrodes[list(TARGETS)]
+
+    start = time.perf_counter()
+    clusters = cluster_table(assignments.join(targets), params.elmd_metric, params.n_jobs)
+    metrics["representative_seconds"] = round(time.perf_counter() - start, 2)
+
+    write_table(assignments, out_dir / "assignments.csv")
+    write_table(clusters, out_dir / "clusters.csv")
+    write_table(loco_folds(assignments), folds_dir / "loco.csv")
+
+    real = clusters[clusters["cluster"] != NOISE]
+    metrics.update({
+        "n_clusters": len(real),
+        "noise_share": round(float((assignments["cluster"] == NOISE).mean()), 4),
+        "largest_cluster": int(real["size"].max()) if len(real) else 0,
+        "largest_cluster_compositions": int(real["unique_compositions"].max()) if len(real) else 0,
+    })
+    write_json(metrics, out_dir / "metrics.json")
+    _draw_maps(assignments, clusters, targets, figures_dir)
+    return metrics
+
+
+def _draw_maps(assignments: pd.DataFrame, clusters: pd.DataFrame, targets: pd.DataFrame, figures_dir: Path) -> None:
+    names = assignments["cluster"].map(lambda c: "noise" if c == NOISE else f"cluster {c}")
+    representatives = clusters[clusters["cluster"] != NOISE].set_index("cluster")["representative"]
+    for space, label in (("tsne", "t-SNE"), ("umap", "UMAP")):
+        coordinates = assignments[[f"{space}_x", f"{space}_y"]].to_numpy()
+        points = assignments.drop_duplicates("composition").set_index("composition")
+        annotations = {
+            f"{cluster}: {figures.formula_label(formula)}": (points.at[formula, f"{space}_x"], points.at[formula, f"{space}_y"])
+            for cluster, formula in representatives.items()
+        }
+        figures.categorical_map(
+            coordinates, names, f"{label} of MODNet features: {len(representatives)} DBSCAN clusters, "
+            "ElMD mean representatives", label, figures_dir / f"{space}_clusters", annotations, noise_label="noise",
+            order=[f"cluster {cluster}" for cluster in representatives.index])
+    tsne = assignments[["tsne_x", "tsne_y"]].to_numpy()
+    figures.categorical_map(tsne, assignments["working_ion"], "t-SNE of MODNet features by working ion", "t-SNE",
+                            figures_dir / "tsne_working_ion")
+    figures.continuous_maps(tsne, targets, "t-SNE", figures_dir / "tsne_targets")
+    figures.working_ion_distribution(assignments["working_ion"], figures_dir / "working_ion_distribution")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml cluster", description=__doc__)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
+    parser.add_argument("--features", type=Path, default=Path("results/features/modnet.parquet"))
+    parser.add_argument("--out", type=Path, default=Path("results/clusters"))
+    parser.add_argument("--folds", type=Path, default=Path("results/folds"))
+    parser.add_argument("--figures", type=Path, default=Path("paper/figures/maps"))
+    args = parser.parse_args(argv)
+    metrics = run(load_section("cluster", ClusterParams, args.params), args.electrodes, args.features, args.out,
+                  args.folds, args.figures)
+    print(f"cluster: {metrics['n_clusters']} clusters, noise {metrics['noise_share']:.1%}, "
+          f"largest {metrics['largest_cluster']} electrodes; representatives in {metrics['representative_seconds']} s")

@@ -1,0 +1,67 @@
+import numpy as np
+import pandas as pd
+import pytest
+from ElMD import ElMD
+
+from electrode_ml.clustering import NOISE, dbscan_labels, elmd_distances, embed_tsne, mean_representative, scale_features
+from electrode_ml.stages.cluster import loco_folds
+
+
+def test_medoid_of_pure_elements_is_the_middle_one_on_the_pettifor_scale():
+    # For single elements ElMD is the distance along the modified Pettifor scale, so the member
+    # with the smallest mean distance is the median position.
+    scale = ElMD("Li").petti_lookup
+    elements = ["Li", "Na", "K", "Rb", "Cs"]
+    by_position = sorted(elements, key=scale.get)
+    formula, mean_distance = mean_representative(elements)
+    assert formula == by_position[2]
+    positions = np.array([scale[e] for e in elements])
+    assert mean_distance == pytest.approx(np.abs(positions - scale[formula]).sum() / 4)
+
+
+def test_representative_ignores_duplicates_and_hand_checked_set():
+    # LiFePO4 sits between LiMnPO4 and LiCoPO4 (Fe between Mn and Co): it must be the medoid.
+    formulas = ["LiMnPO4", "LiFePO4", "LiCoPO4", "LiFePO4", "LiFePO4"]
+    assert mean_representative(formulas)[0] == "LiFePO4"
+    assert mean_representative(["LiCoO2"]) == ("LiCoO2", 0.0)
+
+
+def test_vectorised_distances_equal_elmd(raw_sample):
+    formulas = list(raw_sample["Formula Discharge"].drop_duplicates()[:25])
+    ours = elmd_distances(formulas)
+    theirs = np.array([[ElMD(a).elmd(ElMD(b)) for b in formulas] for a in formulas])
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    other_metric = elmd_distances(formulas[:6], metric="magpie")
+    expected = np.array([[ElMD(a, metric="magpie").elmd(ElMD(b, metric="magpie")) for b in formulas[:6]] for a in formulas[:6]])
+    np.testing.assert_allclose(other_metric, expected, rtol=0, atol=1e-9)
+
+
+def test_dbscan_noise_and_numbering():
+    rng = np.random.default_rng(0)
+    small = rng.normal(0, 0.1, size=(20, 2))
+    large = rng.normal(10, 0.1, size=(40, 2))
+    lonely = np.array([[50.0, 50.0]])
+    labels = dbscan_labels(np.vstack([small, large, lonely]), eps=1.0, min_samples=5)
+    assert set(labels[:20]) == {1} and set(labels[20:60]) == {0}  # the largest cluster is 0
+    assert labels[60] == NOISE
+
+    assignments = pd.DataFrame({"battery_id": [f"b{i}" for i in range(61)], "cluster": labels})
+    folds = loco_folds(assignments)
+    assert folds["battery_id"].is_unique and len(folds) == 61  # every row exactly once
+    assert folds.loc[60, "fold"] == 2  # noise: its own fold after the clusters
+    assert folds["fold"].nunique() == 3
+
+
+def test_scaling_drops_nan_and_constant_columns():
+    features = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, np.nan, 2.0], "c": [5.0, 5.0, 5.0]})
+    scaled = scale_features(features)
+    assert list(scaled.columns) == ["a"]
+    assert scaled["a"].mean() == pytest.approx(0) and scaled["a"].std(ddof=0) == pytest.approx(1)
+
+
+def test_same_seed_same_map_and_clusters():
+    rng = np.random.default_rng(1)
+    points = np.vstack([rng.normal(0, 1, (60, 8)), rng.normal(6, 1, (60, 8))])
+    first, second = embed_tsne(points, 20, seed=7), embed_tsne(points, 20, seed=7)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(dbscan_labels(first, 5, 5), dbscan_labels(second, 5, 5))
