@@ -14,6 +14,11 @@ COMMANDS = {
     "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
     "featurize": ("electrode_ml.stages.featurize", "Magpie and MODNet features (DVC stage)"),
     "cluster": ("electrode_ml.stages.cluster", "t-SNE/UMAP maps, DBSCAN clusters, ElMD representatives (DVC stage)"),
+    "folds": ("electrode_ml.stages.folds", "stratified group 5-fold assignments (DVC stage)"),
+    "cv": ("electrode_ml.stages.cv", "one model x target x scheme cross-validation cell (DVC stage)"),
+    "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),
+    "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
+    "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 

@@ -29,6 +29,8 @@ TARGETS = {
     "voltage_avg_V": "Average Voltage",
 }
 CAPACITY_TARGETS = ("capacity_grav_mAh_g", "capacity_vol_mAh_cm3")
+# Short names for stage cells and metric keys (`crabnet.voltage.loco.smae`) -> prepared column.
+TARGET_KEYS = {"grav_capacity": "capacity_grav_mAh_g", "vol_capacity": "capacity_vol_mAh_cm3", "voltage": "voltage_avg_V"}
 
 # The working ions of the Materials Project insertion-electrode database.
 WORKING_IONS = ("Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn", "Al", "Y")

@@ -60,3 +60,27 @@ def _matches(value, hint) -> bool:
 
 def _describe(hint) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+PROFILES = ("paper", "quick")
+
+
+def active_profile(path: str | Path = DEFAULT_PARAMS) -> tuple[str, dict]:
+    """The `profile` named in params.yaml and its block of `profiles`."""
+    path = Path(path)
+    with open(path) as handle:
+        params = yaml.safe_load(handle) or {}
+    name = params.get("profile")
+    profiles = params.get("profiles") or {}
+    if name not in profiles:
+        raise ParameterError(f"{path}: profile {name!r} is not one of the `profiles:` blocks {sorted(profiles)}")
+    return name, {**profiles[name], "seed": params.get("seed", 42)}
+
+
+def model_hyperparameters(model: str, path: str | Path = DEFAULT_PARAMS) -> dict:
+    """Hyperparameters of `model` in the active profile, with the global seed as `random_state`."""
+    name, profile = active_profile(path)
+    block = profile.get(model)
+    if block is None:
+        raise ParameterError(f"{path}: profiles.{name} has no `{model}:` block")
+    return {**block, "random_state": profile["seed"]}

@@ -1,0 +1,123 @@
+"""CrabNet (Wang et al.) on the composition strings, crabnet 2.0.8, CUDA when available.
+
+This module imports only torch, pandas, numpy and scikit-learn (and crabnet): it runs on the GPU
+machine, which has no TensorFlow, modnet or matminer.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"CrabNetRegressor.device must be one of {DEVICES}, got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CrabNetRegressor.device is 'cuda' but torch sees no CUDA device")
+    return device
+
+
+@contextlib.contextmanager
+def torch2_compatible_swa():
+    """Let crabnet's SWA optimizer run under torch 2, for every fit in a process, not just the first.
+
+    crabnet's `SWA` subclasses `torch.optim.Optimizer` without calling its `__init__`. Its first
+    `zero_grad` makes torch wrap `SWA.step` (class-wide) in a profiling hook that reads the
+    instance's `_optimizer_step_pre_hooks` / `_optimizer_step_post_hooks`, which SWA never
+    creates: the second CrabNet fit in a process dies with AttributeError. We hand crabnet a
+    subclass that creates them, for the duration of the call.
+    """
+    import crabnet.crabnet_ as crabnet_module
+    from crabnet.utils.optim import SWA
+
+    class HookableSWA(SWA):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._optimizer_step_pre_hooks = OrderedDict()
+            self._optimizer_step_post_hooks = OrderedDict()
+
+    original = crabnet_module.SWA
+    crabnet_module.SWA = HookableSWA
+    try:
+        yield
+    finally:
+        crabnet_module.SWA = original
+
+
+@contextlib.contextmanager
+def scratch_directory():
+    """crabnet writes figures/lc_data/*.csv into the working directory: give it a throwaway one."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="crabnet-") as scratch:
+        os.chdir(scratch)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+
+
+class CrabNetRegressor(RegressorMixin, BaseEstimator):
+    """crabnet's `CrabNet` with its defaults (300 epochs, d_model 512, 3 layers, 4 heads), behind fit/predict.
+
+    `epochs=None` and `batch_size=None` mean crabnet's own defaults (300 epochs; batch size from
+    the data size). crabnet rounds epochs up to a multiple of 2 x `epochs_step` (default 10, so
+    20), starts weight averaging after 2 x `epochs_step` epochs, and holds out `val_size` of the
+    training rows to choose the averaged weights.
+    """
+
+    input_sets = ()  # feature sets it reads from the model-input table
+
+    def __init__(self, epochs: int | None = None, epochs_step: int = 10, batch_size: int | None = None,
+                 d_model: int = 512, N: int = 3,
+                 heads: int = 4, dim_feedforward: int = 2048, out_hidden=(1024, 512, 256, 128), lr: float = 1e-3,
+                 val_size: float = 0.2, device: str = "auto", random_state: int = 1):
+        self.epochs = epochs
+        self.epochs_step = epochs_step
+        self.batch_size = batch_size
+        self.d_model = d_model
+        self.N = N
+        self.heads = heads
+        self.dim_feedforward = dim_feedforward
+        self.out_hidden = out_hidden
+        self.lr = lr
+        self.val_size = val_size
+        self.device = device
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y):
+        from crabnet.crabnet_ import CrabNet
+
+        self.device_ = resolve_device(self.device)
+        train = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.asarray(y, dtype=float)})
+        with scratch_directory(), torch2_compatible_swa(), contextlib.redirect_stdout(None):
+            # CrabNet seeds torch and numpy in its constructor: built here, inside fit.
+            self.model_ = CrabNet(
+                mat_prop="target", epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size, d_model=self.d_model, N=self.N,
+                heads=self.heads, dim_feedforward=self.dim_feedforward, out_hidden=list(self.out_hidden), lr=self.lr,
+                val_size=self.val_size, compute_device=self.device_, random_state=self.random_state, verbose=False,
+                losscurve=False, learningcurve=False, save=False,
+            )
+            self.model_.fit(train)
+        self.epochs_run_ = self.model_.epoch + 1
+        return self
+
+    def predict(self, X: pd.DataFrame):
+        # The row number rides along as the "target" so we can check crabnet kept the order.
+        frame = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.arange(len(X), dtype=float)})
+        with scratch_directory(), contextlib.redirect_stdout(None):
+            predictions, order = self.model_.predict(frame, return_true=True)
+        if not np.array_equal(order, np.arange(len(X))):
+            raise RuntimeError("crabnet returned predictions in another order than its input")
+        return np.asarray(predictions, dtype=float)

@@ -1,0 +1,105 @@
+"""MODNet (De Breuck et al.) on the MODNet composition features, with NMI feature selection.
+
+The feature ranking (relevance to the target by normalized mutual information, redundancy by the
+features' cross NMI) is fitted inside `fit`, on the training rows only. The cross NMI between
+features holds no target: by default we take the one MODNet ships (computed on the Materials
+Project, `modnet/data/Features_cross`, the library's `use_precomputed_cross_nmi` path, read
+locally because modnet would download it); `cross_nmi="fold"` computes it on the training rows
+instead (about 110 s per fit on 2 cores).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+
+MODNET_PREFIX = "modnet|"
+CROSS_NMI_CHOICES = ("precomputed", "fold")
+TARGET = "target"
+
+
+@lru_cache(maxsize=1)
+def shipped_cross_nmi() -> pd.DataFrame:
+    import modnet
+
+    return pd.read_pickle(Path(modnet.__file__).parent / "data" / "Features_cross")
+
+
+class MODNetRegressor(RegressorMixin, BaseEstimator):
+    """`modnet.models.MODNetModel` with the library's defaults (64 selected features, layers
+    64-32-16-16, 200 epochs, batch 128, learning rate 1e-3), behind fit/predict."""
+
+    input_sets = ("modnet",)  # feature sets it reads from the model-input table
+
+    def __init__(self, n_feat: int = 64, num_neurons=((64,), (32,), (16,), (16,)), epochs: int = 200,
+                 batch_size: int = 128, lr: float = 0.001, cross_nmi: str = "precomputed", n_jobs: int = 1,
+                 random_state: int = 1):
+        self.n_feat = n_feat
+        self.num_neurons = num_neurons
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.cross_nmi = cross_nmi
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _moddata(self, X: pd.DataFrame, y=None):
+        from modnet.preprocessing import MODData
+
+        features = X[self.input_columns_].set_axis(self.input_names_, axis=1)
+        # Positional ids: a bootstrap sample repeats battery ids, MODData wants them unique.
+        features = features.set_axis([f"row{i}" for i in range(len(features))], axis=0)
+        targets = None if y is None else np.asarray(y, dtype=float).reshape(-1, 1)
+        return MODData(df_featurized=features, targets=targets, target_names=None if y is None else [TARGET])
+
+    def fit(self, X: pd.DataFrame, y):
+        if self.cross_nmi not in CROSS_NMI_CHOICES:
+            raise ValueError(f"MODNetRegressor.cross_nmi must be one of {CROSS_NMI_CHOICES}, got {self.cross_nmi!r}")
+        if not self.random_state:
+            raise ValueError("MODNetRegressor.random_state must be non-zero: modnet treats 0 as 'no seed'")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ["TF_DETERMINISTIC_OPS"] = "1"
+        import tensorflow as tf
+        from modnet.models import MODNetModel
+
+        logging.getLogger("modnet").setLevel(logging.WARNING)
+        tf.keras.utils.disable_interactive_logging()  # no Keras progress bars in the stage logs
+        tf.keras.utils.set_random_seed(self.random_state)
+        tf.config.experimental.enable_op_determinism()
+
+        columns = [column for column in X.columns if column.startswith(MODNET_PREFIX)]
+        if not columns:
+            raise ValueError("MODNetRegressor needs the MODNet columns ('modnet|...') in X")
+        names = [column[len(MODNET_PREFIX):] for column in columns]
+        cross_nmi = None
+        if self.cross_nmi == "precomputed":
+            cross_nmi = shipped_cross_nmi()
+            keep = [i for i, name in enumerate(names) if name in cross_nmi.columns]
+            columns, names = [columns[i] for i in keep], [names[i] for i in keep]
+        # Constant or all-NaN columns carry no information and break the NMI estimates.
+        usable = X[columns].notna().any() & (X[columns].nunique() > 1)
+        self.input_columns_ = [column for column, ok in zip(columns, usable) if ok]
+        self.input_names_ = [name for name, ok in zip(names, usable) if ok]
+
+        data = self._moddata(X, y)
+        if cross_nmi is not None:
+            cross_nmi = cross_nmi.loc[self.input_names_, self.input_names_]
+        data.feature_selection(n=-1, cross_nmi=cross_nmi, n_jobs=self.n_jobs, random_state=self.random_state)
+        self.selected_features_ = list(data.optimal_features[: self.n_feat])
+
+        self.model_ = MODNetModel(
+            [[[TARGET]]], {TARGET: 1}, num_neurons=[list(layer) for layer in self.num_neurons],
+            n_feat=len(self.selected_features_),
+        )
+        data.optimal_features = self.selected_features_
+        self.model_.fit(data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, verbose=0)
+        return self
+
+    def predict(self, X: pd.DataFrame):
+        predictions = self.model_.predict(self._moddata(X))
+        return predictions[TARGET].to_numpy(dtype=float)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.ensemble import RandomForestRegressor
+
+MAGPIE_PREFIX = "magpie|"
+
+
+class RandomForestMagpie(RegressorMixin, BaseEstimator):
+    """scikit-learn's random forest, with its defaults, on the 132 Magpie features.
+
+    NaN features (elements without Magpie data) are handled by the forest itself (sklearn >= 1.4).
+    """
+
+    input_sets = ("magpie",)  # feature sets it reads from the model-input table
+
+    def __init__(self, n_estimators: int = 100, n_jobs: int = 1, random_state: int = 0):
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.features_ = [column for column in X.columns if column.startswith(MAGPIE_PREFIX)]
+        if not self.features_:
+            raise ValueError("RandomForestMagpie needs the Magpie columns ('magpie|...') in X")
+        self.forest_ = RandomForestRegressor(n_estimators=self.n_estimators, n_jobs=self.n_jobs,
+                                             random_state=self.random_state)
+        self.forest_.fit(X[self.features_].to_numpy(dtype=float), np.asarray(y, dtype=float))
+        return self
+
+    def predict(self, X):
+        return self.forest_.predict(X[self.features_].to_numpy(dtype=float))

@@ -1,0 +1,84 @@
+"""Stage `bootstrap`: learning curves, one cell per model x target.
+
+The held-out rows are one fold of the stratified folds (`bootstrap.holdout_fold`), so the test
+set never shares a composition with any draw. Fractions and repeats come from the active
+profile. Outputs under results/bootstrap/<model>/<target>/: curve.csv (every draw),
+summary.csv (mean and 2 sigma per fraction; a DVC plot), metrics.json, run.json.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from electrode_ml.data import TARGET_KEYS
+from electrode_ml.files import write_json, write_table
+from electrode_ml.inputs import load_model_inputs
+from electrode_ml.models import make_model
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, active_profile, load_section, model_hyperparameters
+from electrode_ml.provenance import run_record
+from electrode_ml.validation import bootstrap_curve, summarize_curve
+
+
+@dataclass(frozen=True)
+class BootstrapParams:
+    holdout_fold: int = 0
+
+
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+             folds_csv: Path, out_dir: Path) -> dict:
+    if target not in TARGET_KEYS:
+        raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+    params = load_section("bootstrap", BootstrapParams, params_path)
+    profile_name, profile = active_profile(params_path)
+    settings = profile.get("bootstrap") or {}
+    fractions, repeats = settings.get("fractions"), settings.get("repeats")
+    if not fractions or not all(0 < f <= 1 for f in fractions) or not isinstance(repeats, int) or repeats < 1:
+        raise ParameterError(f"profiles.{profile_name}.bootstrap needs `fractions` in (0, 1] and `repeats` >= 1, "
+                             f"got {settings}")
+    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    X = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    folds = pd.read_csv(folds_csv).set_index("battery_id")["fold"]
+    if params.holdout_fold not in set(folds):
+        raise ParameterError(f"bootstrap.holdout_fold {params.holdout_fold} is not a fold of {folds_csv}")
+
+    start = time.perf_counter()
+    curve = bootstrap_curve(model, X, X[TARGET_KEYS[target]], folds == params.holdout_fold, fractions, repeats,
+                            seed=profile["seed"],
+                            progress=lambda draws: tqdm(draws, desc=f"bootstrap {model_name}/{target}", unit="fit"))
+    seconds = time.perf_counter() - start
+    summary = summarize_curve(curve)
+    prefix = f"{model_name}.{target}.bootstrap"
+    smallest, largest = summary.iloc[0], summary.iloc[-1]
+    metrics = {
+        f"{prefix}.smae_smallest_fraction": float(smallest["smae"]),
+        f"{prefix}.smae_full": float(largest["smae"]),
+        f"{prefix}.mae_full": float(largest["mae"]),
+        f"{prefix}.seconds": round(seconds, 1),
+    }
+    write_table(curve, out_dir / "curve.csv")
+    write_table(summary, out_dir / "summary.csv")
+    write_json(metrics, out_dir / "metrics.json")
+    write_json(run_record(model, profile_name, seconds, fits=len(curve)), out_dir / "run.json")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml bootstrap", description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
+    parser.add_argument("--features", type=Path, default=Path("results/features"))
+    parser.add_argument("--folds", type=Path, default=Path("results/folds/stratified5.csv"))
+    parser.add_argument("--out", type=Path, default=None, help="default: results/bootstrap/<model>/<target>")
+    args = parser.parse_args(argv)
+    out = args.out or Path("results/bootstrap") / args.model / args.target
+    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.features, args.folds, out)
+    prefix = f"{args.model}.{args.target}.bootstrap"
+    print(f"bootstrap {args.model}/{args.target}: SMAE {metrics[prefix + '.smae_smallest_fraction']:.3f} at the "
+          f"smallest fraction, {metrics[prefix + '.smae_full']:.3f} at the full pool")

@@ -1,0 +1,48 @@
+"""Stage `train`: each model fitted on all electrodes for one target, saved for `electrode-ml predict`.
+
+Output: results/models/<model>/<target>/model.joblib and run.json.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import joblib
+
+from electrode_ml.data import TARGET_KEYS
+from electrode_ml.files import atomic_path, write_json
+from electrode_ml.inputs import load_model_inputs
+from electrode_ml.models import make_model
+from electrode_ml.params import DEFAULT_PARAMS, active_profile, model_hyperparameters
+from electrode_ml.provenance import run_record
+
+
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+             out_dir: Path) -> float:
+    if target not in TARGET_KEYS:
+        raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    X = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    start = time.perf_counter()
+    model.fit(X, X[TARGET_KEYS[target]])
+    seconds = time.perf_counter() - start
+    with atomic_path(out_dir / "model.joblib") as temporary:
+        joblib.dump(model, temporary)
+    record = run_record(model, active_profile(params_path)[0], seconds, fits=1)
+    write_json({**record, "target": TARGET_KEYS[target], "rows": len(X)}, out_dir / "run.json")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml train", description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
+    parser.add_argument("--features", type=Path, default=Path("results/features"))
+    parser.add_argument("--out", type=Path, default=None, help="default: results/models/<model>/<target>")
+    args = parser.parse_args(argv)
+    out = args.out or Path("results/models") / args.model / args.target
+    seconds = run_cell(args.model, args.target, args.params, args.electrodes, args.features, out)
+    print(f"train {args.model}/{args.target}: fitted on all electrodes in {seconds:.1f} s -> {out}")
