@@ -1,6 +1,6 @@
 # The README's two commands are `make reproduce` and `make test`; both set up everything they need.
 SHELL := /bin/bash
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA := data/mp_batteries.csv
@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # The venv's tools (dvc, electrode-ml) must be on PATH for the commands in dvc.yaml.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install data reproduce test test-all paper clean-venv
+.PHONY: install data reproduce test test-all paper lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -22,15 +22,34 @@ $(DATA): data.dvc | $(STAMP)
 	dvc pull data.dvc
 	@touch $(DATA)
 
-reproduce: install data
-	dvc repro
-	@echo "Pipeline done: metrics with 'dvc metrics show'."
+# PROFILE=paper|quick overrides the choice (paper with a CUDA GPU, quick without); see README "Profiles".
+reproduce:
+	@PROFILE=$(PROFILE) bash scripts/reproduce.sh
+
+# Only the report, from results already computed (cached by DVC).
+paper: install
+	dvc repro --single-item report
 
 test: install data
 	$(BIN)/python -m pytest -q
 
 test-all: install data
 	$(BIN)/python -m pytest -q -m ""
+
+# Docker (CUDA): the image holds the environment; the checkout, its DVC cache and ../shared (the
+# data remote) are mounted, so results land here as with a native run.
+IMAGE := electrode-ml
+docker-build:
+	docker build -t $(IMAGE) .
+
+docker-reproduce:
+	docker run --rm $(if $(shell command -v nvidia-smi 2>/dev/null),--gpus all,) \
+		--user $(shell id -u):$(shell id -g) -e HOME=/tmp -e PROFILE=$(PROFILE) \
+		-v $(CURDIR):/home/electrode/electrode-ml -v $(abspath ../shared):/home/electrode/shared \
+		$(IMAGE) make reproduce
+
+lint: install
+	$(BIN)/hadolint Dockerfile
 
 clean-venv:
 	rm -rf $(VENV)

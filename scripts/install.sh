@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build .venv from the lock, in the only order that works on Python 3.11 (requirements/README.md).
-# TORCH_SPEC lets the CUDA Docker image swap the CPU wheel for a CUDA build; nothing else differs.
+# TORCH_INDEX_URL lets the CUDA Docker image take torch 2.13.0 as a CUDA build instead of this
+# machine's CPU wheel; every other package comes from the same lock.
 # The stamp file is written last: a failed install never looks done, and `make` retries it.
 set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
-TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
 STAMP="$VENV/.installed"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (tensorflow 2.15 for modnet), found {sys.version.split()[0]}"'
@@ -13,7 +14,7 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 # pip's "Location ... is ignored" lines come from this machine's index config: noise, not errors.
 pip_install() { "$VENV/bin/pip" install --disable-pip-version-check --no-input -q "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }; }
-pip_install "$TORCH_SPEC"
+pip_install "$(grep '^torch==' requirements/constraints.txt)" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 pip_install -r requirements/requirements.txt -c requirements/constraints.txt
 pip_install --no-deps --ignore-requires-python -r requirements/crabnet.txt
 pip_install --no-deps --no-build-isolation -e .

@@ -29,3 +29,17 @@ def raw_sample(real_raw) -> pd.DataFrame:
     per_ion = real_raw.groupby("Working Ion", group_keys=False).apply(lambda rows: rows.sample(min(len(rows), 5), random_state=0))
     rest = real_raw.drop(per_ion.index).sample(150 - len(per_ion), random_state=0)
     return pd.concat([per_ion, rest]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def model_inputs_sample(real_raw):
+    """300 real electrodes as the model-input table (composition, targets, prefixed features)."""
+    from electrode_ml.data import prepare_electrodes
+    from electrode_ml.features import MagpieFeatures, ModnetFeatures, featurize_unique
+
+    electrodes = prepare_electrodes(real_raw.sample(300, random_state=1)).electrodes
+    table = electrodes.set_index("battery_id")
+    for representation in (MagpieFeatures(), ModnetFeatures()):
+        features = featurize_unique(representation, electrodes, progress=False)
+        table = table.join(features.add_prefix(f"{representation.name}|"))
+    return table

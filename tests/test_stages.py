@@ -94,3 +94,66 @@ def test_unknown_parameter_stops_the_stage(workspace):
     result = _electrode_ml("featurize", cwd=workspace)
     assert result.returncode != 0
     assert "featurize.representations: unknown ['soap']" in result.stderr
+
+
+@pytest.fixture
+def magpie_workspace(workspace):
+    """The sample with Magpie features only: enough for the control and the random forest."""
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["featurize"]["representations"] = ["magpie"]
+    params.update({
+        "folds": {"n_splits": 5, "seed": 42}, "bootstrap": {"holdout_fold": 0}, "seed": 42, "profile": "quick",
+        "profiles": {"quick": {"control": {}, "rf_magpie": {"n_estimators": 30},
+                               "bootstrap": {"fractions": [0.3, 1.0], "repeats": 2}}},
+    })
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    for command in (["prepare"], ["featurize"], ["folds"]):
+        result = _electrode_ml(*command, cwd=workspace)
+        assert result.returncode == 0, result.stderr
+    return workspace
+
+
+def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
+    workspace = magpie_workspace
+    folds = pd.read_csv(workspace / "results/folds/stratified5.csv")
+    electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
+    assert sorted(folds["battery_id"]) == sorted(electrodes["battery_id"])
+
+    for model in ("control", "rf_magpie"):
+        result = _electrode_ml("cv", "--model", model, "--target", "voltage", "--scheme", "stratified5", cwd=workspace)
+        assert result.returncode == 0, result.stderr
+    cell = workspace / "results/cv/rf_magpie/voltage/stratified5"
+    metrics = json.loads((cell / "metrics.json").read_text())
+    assert set(metrics) >= {f"rf_magpie.voltage.stratified5.{key}" for key in ("mae", "mae_2sigma", "smae", "r2")}
+    control = json.loads((workspace / "results/cv/control/voltage/stratified5/metrics.json").read_text())
+    assert control["control.voltage.stratified5.smae"] == 1.0
+    predictions = pd.read_csv(cell / "predictions.csv")
+    assert sorted(predictions["battery_id"]) == sorted(electrodes["battery_id"])
+    assert json.loads((cell / "run.json").read_text())["profile"] == "quick"
+    assert set(pd.read_csv(cell / "by_ion.csv")["working_ion"]) == set(electrodes["working_ion"])
+
+    result = _electrode_ml("bootstrap", "--model", "rf_magpie", "--target", "grav_capacity", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(workspace / "results/bootstrap/rf_magpie/grav_capacity/summary.csv")
+    assert list(summary["fraction"]) == [0.3, 1.0] and (summary["repeats"] == 2).all()
+
+    for model in ("control", "rf_magpie"):
+        result = _electrode_ml("train", "--model", model, "--target", "voltage", cwd=workspace)
+        assert result.returncode == 0, result.stderr
+    result = _electrode_ml("predict", "LiFePO4", "--ion", "Li", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    assert "RF@Magpie" in result.stdout and "voltage (V)" in result.stdout
+
+    candidates = workspace / "candidates.csv"
+    pd.DataFrame({"composition": ["LiFePO4", "NaMnO2", "MgMo3S4"], "working_ion": ["Li", "Na", "Mg"]}).to_csv(
+        candidates, index=False)
+    result = _electrode_ml("predict", "--csv", str(candidates), "--out", str(workspace / "out.csv"), cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    screened = pd.read_csv(workspace / "out.csv")
+    assert len(screened) == 3 and {"rf_magpie_voltage_V", "control_voltage_V"} <= set(screened.columns)
+    assert screened["rf_magpie_voltage_V"].nunique() == 3
+
+    for formula, ion, message in (("Li(FePO4", "Li", "unparseable"), ("NaMnO2", "Li", "holds no Li"),
+                                  ("LiFePO4", "Xx", "working ion 'Xx'")):
+        result = _electrode_ml("predict", formula, "--ion", ion, cwd=workspace)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr

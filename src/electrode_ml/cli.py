@@ -18,6 +18,7 @@ COMMANDS = {
     "cv": ("electrode_ml.stages.cv", "one model x target x scheme cross-validation cell (DVC stage)"),
     "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
+    "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }

@@ -127,3 +127,121 @@ def continuous_maps(coordinates: np.ndarray, values: pd.DataFrame, axis_label: s
         axes.set_xlabel(f"{axis_label} 1")
         axes.set_ylabel(f"{axis_label} 2")
     return save(figure, path_stem)
+
+
+def parity_grid(predictions: dict[tuple[str, str], pd.DataFrame], models: list[str], targets: list[str],
+                titles: dict, path_stem: Path, suptitle: str) -> list[Path]:
+    """Out-of-fold prediction against truth, one panel per target (rows) and model (columns)."""
+    figure, grid = plt.subplots(len(targets), len(models), figsize=(2.6 * len(models), 2.5 * len(targets)),
+                                squeeze=False)
+    for row, target in enumerate(targets):
+        truths = pd.concat([predictions[model, target]["y_true"] for model in models])
+        low, high = np.nanpercentile(truths, [0.5, 99.5])
+        for column, model in enumerate(models):
+            axes = grid[row, column]
+            table = predictions[model, target]
+            axes.scatter(table["y_true"], table["y_pred"], s=2, alpha=0.35, color=TOL_COLOURS[column], linewidths=0)
+            axes.plot([low, high], [low, high], color="black", lw=0.7)
+            axes.set_xlim(low, high)
+            axes.set_ylim(low, high)
+            error = np.mean(np.abs(table["y_true"] - table["y_pred"]))
+            axes.text(0.04, 0.93, f"MAE {error:.3g}", transform=axes.transAxes, fontsize=7, va="top")
+            if row == 0:
+                axes.set_title(titles["models"][model])
+            if column == 0:
+                axes.set_ylabel(f"predicted\n{titles['targets'][target]}")
+            if row == len(targets) - 1:
+                axes.set_xlabel("true")
+    figure.suptitle(suptitle)
+    figure.tight_layout()
+    return save(figure, path_stem)
+
+
+def smae_bars(cv_metrics: pd.DataFrame, scheme: str, titles: dict, path_stem: Path) -> list[Path]:
+    """SMAE with 2-sigma error bars, grouped by target, one bar per model; the control's SMAE is 1."""
+    part = cv_metrics[(cv_metrics["scheme"] == scheme) & (cv_metrics["metric"] == "smae")]
+    models, targets = list(part["model"].unique()), list(part["target"].unique())
+    width = 0.8 / len(models)
+    figure, axes = plt.subplots(figsize=(6.5, 3.4))
+    for index, model in enumerate(models):
+        cells = part[part["model"] == model].set_index("target").loc[targets]
+        positions = np.arange(len(targets)) + (index - (len(models) - 1) / 2) * width
+        axes.bar(positions, cells["value"], width, yerr=cells["two_sigma"], capsize=2, label=titles["models"][model],
+                 color=TOL_COLOURS[index], error_kw={"lw": 0.8})
+    axes.axhline(1, color="black", lw=0.6, ls="--")
+    axes.set_xticks(np.arange(len(targets)), [titles["targets"][t] for t in targets])
+    axes.set_ylabel("SMAE (MAE / control MAE)")
+    axes.set_title(f"SMAE with 2-sigma spread over folds, {titles['schemes'][scheme]}")
+    axes.set_ylim(bottom=0)
+    axes.legend(frameon=False, ncol=len(models), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    axes.spines[["top", "right"]].set_visible(False)
+    return save(figure, path_stem)
+
+
+def learning_curves(summaries: dict[tuple[str, str], pd.DataFrame], models: list[str], targets: list[str],
+                    titles: dict, path_stem: Path) -> list[Path]:
+    """Bootstrap MAE against training-set size, mean and 2-sigma band over repeats."""
+    figure, grid = plt.subplots(1, len(targets), figsize=(4 * len(targets), 3.3), squeeze=False)
+    for column, target in enumerate(targets):
+        axes = grid[0, column]
+        for index, model in enumerate(models):
+            curve = summaries[model, target]
+            style = category_style(index)
+            axes.plot(curve["n_train"], curve["mae"], marker=style["marker"], color=style["color"], ms=4, lw=1,
+                      label=titles["models"][model])
+            axes.fill_between(curve["n_train"], curve["mae"] - curve["mae_2sigma"], curve["mae"] + curve["mae_2sigma"],
+                              color=style["color"], alpha=0.15, lw=0)
+        axes.set_xscale("log")
+        axes.set_xlabel("training electrodes (bootstrap draw)")
+        axes.set_ylabel(f"MAE, {titles['targets'][target]}")
+        axes.spines[["top", "right"]].set_visible(False)
+    grid[0, 0].legend(frameon=False)
+    figure.suptitle("Learning curves: error on a fixed held-out fold as the training set grows")
+    figure.tight_layout()
+    return save(figure, path_stem)
+
+
+def cluster_heatmap(per_cluster: pd.DataFrame, models: list[str], targets: list[str], titles: dict,
+                    path_stem: Path) -> list[Path]:
+    """LOCO: each model's MAE on each held-out cluster, relative to the control's MAE there."""
+    figure, grid = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 0.32 * per_cluster["cluster"].nunique() + 1.6),
+                                squeeze=False, sharey=True)
+    image = None
+    for column, target in enumerate(targets):
+        part = per_cluster[per_cluster["target"] == target]
+        matrix = part.pivot_table(index=["cluster", "representative"], columns="model", values="smae")[models]
+        axes = grid[0, column]
+        image = axes.imshow(matrix.to_numpy(), cmap="viridis", vmin=0, vmax=1.5, aspect="auto")
+        for (i, j), value in np.ndenumerate(matrix.to_numpy()):
+            axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                      color="white" if value < 0.75 else "black")
+        axes.set_xticks(range(len(models)), [titles["models"][m] for m in models], rotation=30, ha="right")
+        axes.set_yticks(range(len(matrix)), [f"{c}: {formula_label(r) if r != '(noise)' else r}" for c, r in matrix.index])
+        axes.set_title(titles["targets"][target])
+    figure.colorbar(image, ax=grid[0, -1], label="MAE / control MAE in the cluster")
+    figure.suptitle("Leave-one-cluster-out: error on each held-out cluster")
+    return save(figure, path_stem)
+
+
+def ion_errors(per_ion: pd.DataFrame, scheme: str, models: list[str], targets: list[str], titles: dict,
+               path_stem: Path) -> list[Path]:
+    """MAE by working ion, one panel per target, one bar per model; ion counts under the labels."""
+    part = per_ion[per_ion["scheme"] == scheme]
+    figure, grid = plt.subplots(len(targets), 1, figsize=(7, 2.4 * len(targets)), squeeze=False)
+    for row, target in enumerate(targets):
+        axes = grid[row, 0]
+        cells = part[part["target"] == target]
+        ions = list(cells.groupby("working_ion")["n"].first().sort_values(ascending=False).index)
+        width = 0.8 / len(models)
+        for index, model in enumerate(models):
+            values = cells[cells["model"] == model].set_index("working_ion").loc[ions, "mae"]
+            axes.bar(np.arange(len(ions)) + (index - (len(models) - 1) / 2) * width, values, width,
+                     color=TOL_COLOURS[index], label=titles["models"][model])
+        counts = cells.groupby("working_ion")["n"].first()
+        axes.set_xticks(range(len(ions)), [f"{ion}\n({counts[ion]})" for ion in ions], fontsize=7)
+        axes.set_ylabel(f"MAE\n{titles['targets'][target]}")
+        axes.spines[["top", "right"]].set_visible(False)
+    grid[0, 0].legend(frameon=False, ncol=len(models), fontsize=7)
+    grid[0, 0].set_title(f"Error by working ion (electrodes in brackets), {titles['schemes'][scheme]}")
+    figure.tight_layout()
+    return save(figure, path_stem)

@@ -84,3 +84,17 @@ def model_hyperparameters(model: str, path: str | Path = DEFAULT_PARAMS) -> dict
     if block is None:
         raise ParameterError(f"{path}: profiles.{name} has no `{model}:` block")
     return {**block, "random_state": profile["seed"]}
+
+
+def pipeline_matrix(path: str | Path = DEFAULT_PARAMS) -> tuple[list[str], list[str], list[str]]:
+    """The `models`, `targets` and `schemes` lists that the cv, bootstrap and train stages run over."""
+    path = Path(path)
+    with open(path) as handle:
+        params = yaml.safe_load(handle) or {}
+    lists = []
+    for key in ("models", "targets", "schemes"):
+        value = params.get(key)
+        if not isinstance(value, list) or not value:
+            raise ParameterError(f"{path}: `{key}` must be a non-empty list")
+        lists.append(value)
+    return tuple(lists)

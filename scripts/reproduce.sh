@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make reproduce`: choose the profile, set up, run the whole pipeline through DVC.
+# The profile switch goes through `dvc exp run -S profile=...`, so params.yaml, dvc.lock and
+# `dvc exp show` always say which profile made the results.
+set -euo pipefail
+if [ -n "${PROFILE:-}" ]; then
+  profile=$PROFILE why="PROFILE=$PROFILE was given"
+elif command -v nvidia-smi >/dev/null 2>&1 && gpu=$(nvidia-smi -L 2>/dev/null | head -n 1) && [ -n "$gpu" ]; then
+  profile=paper why="a CUDA GPU is present: $gpu"
+else
+  profile=quick why="no CUDA GPU: the paper profile's 135 CrabNet fits take about 2.7 h each on 2 CPU cores"
+fi
+case "$profile" in
+  paper|quick) ;;
+  *) echo "make reproduce: PROFILE must be 'paper' or 'quick', not '$profile'" >&2; exit 2 ;;
+esac
+echo "make reproduce: profile '$profile' ($why); override with make reproduce PROFILE=paper|quick"
+make --no-print-directory install data
+dvc exp run -S "profile=$profile"
+echo
+echo "make reproduce: done (profile '$profile'). The report: paper/README.md (index) and paper/REPRODUCTION.md;"
+echo "metrics: dvc metrics show; experiments: dvc exp show --md"

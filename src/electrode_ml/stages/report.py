@@ -1,0 +1,246 @@
+"""Stage `report`: every table and figure of the paper from the pipeline's outputs, and the
+side-by-side comparison with the published table.
+
+Writes paper/tables/ (Markdown, LaTeX, CSV), paper/figures/results/, paper/REPRODUCTION.md,
+paper/README.md (the index) and results/timings.json. Committed to git, so readers see results
+without running anything.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from electrode_ml import figures
+from electrode_ml import report as tables
+from electrode_ml.files import atomic_path, write_json
+from electrode_ml.models import DISPLAY_NAMES
+from electrode_ml.params import DEFAULT_PARAMS, active_profile, pipeline_matrix
+
+MAP_DESCRIPTIONS = {
+    "working_ion_distribution": ("Working ions of the data set (the paper's Fig. 2)", "cluster", "prepare"),
+    "tsne_clusters": ("t-SNE of MODNet features, DBSCAN clusters, ElMD mean representatives (the paper's Fig. 5)",
+                      "cluster", "cluster.perplexity, cluster.eps, cluster.min_samples, cluster.elmd_metric"),
+    "umap_clusters": ("UMAP of MODNet features with the same clusters", "cluster",
+                      "cluster.umap_neighbors, cluster.umap_min_dist"),
+    "tsne_working_ion": ("t-SNE map coloured by working ion", "cluster", "cluster.perplexity"),
+    "tsne_targets": ("t-SNE map coloured by each target", "cluster", "cluster.perplexity"),
+}
+
+
+@dataclass
+class Paths:
+    electrodes: Path = Path("results/prepared/electrodes.csv")
+    prepare_summary: Path = Path("results/prepared/summary.json")
+    featurize_timings: Path = Path("results/features/timings.json")
+    clusters: Path = Path("results/clusters/clusters.csv")
+    cluster_metrics: Path = Path("results/clusters/metrics.json")
+    cv: Path = Path("results/cv")
+    bootstrap: Path = Path("results/bootstrap")
+    published: Path = Path("reference/published_table.csv")
+    paper: Path = Path("paper")
+    timings: Path = Path("results/timings.json")
+
+
+class Index:
+    """What the report wrote, for paper/README.md."""
+
+    def __init__(self, paper: Path):
+        self.paper = paper
+        self.entries: list[tuple[str, str, str, str, str]] = []  # stem, description, stage, params, files
+
+    def add(self, written: list[Path], description: str, stage: str, params: str) -> None:
+        files = ", ".join(f"[{path.suffix[1:]}]({path.relative_to(self.paper).as_posix()})" for path in written)
+        stem = written[0].relative_to(self.paper).with_suffix("").as_posix()
+        self.entries.append((stem, description, f"`{stage}`", params, files))
+
+
+def run(params_path: Path, paths: Paths) -> dict:
+    models, targets, schemes = pipeline_matrix(params_path)
+    profile, _ = active_profile(params_path)
+    titles = {"models": DISPLAY_NAMES, "targets": tables.TARGET_TITLES, "schemes": tables.SCHEME_TITLES}
+    electrodes = pd.read_csv(paths.electrodes)
+    prepare_summary = json.loads(paths.prepare_summary.read_text())
+    clusters = pd.read_csv(paths.clusters)
+    cv_metrics = tables.load_cv_metrics(paths.cv, models, targets, schemes)
+    table_dir, figure_dir = paths.paper / "tables", paths.paper / "figures" / "results"
+    index = Index(paths.paper)
+    model_params = "profile, profiles.<profile>.<model>, seed"
+
+    for scheme in schemes:
+        written = tables.write_table_formats(
+            tables.results_table(cv_metrics, scheme), table_dir / f"results_{scheme}",
+            f"Composition-only models, {tables.SCHEME_TITLES[scheme]}: mean (2 sigma over folds), profile {profile}")
+        index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+
+    per_cluster = tables.per_cluster_errors(paths.cv, clusters, models, targets) if "loco" in schemes else None
+    if per_cluster is not None:
+        written = tables.write_table_formats(per_cluster.round(4), table_dir / "loco_per_cluster",
+                                             f"LOCO error per held-out cluster, profile {profile}")
+        index.add(written, "MAE and SMAE of each model on each held-out cluster", "cv (loco)", model_params)
+    per_ion = tables.per_ion_errors(paths.cv, models, targets, schemes)
+    written = tables.write_table_formats(per_ion.round(4), table_dir / "per_ion",
+                                         f"MAE by working ion, out-of-fold, profile {profile}")
+    index.add(written, "MAE by working ion for each model, target and scheme (RQ3)", "cv", model_params)
+    cluster_table = clusters.round(3)
+    written = tables.write_table_formats(cluster_table, table_dir / "clusters",
+                                         "DBSCAN clusters of the t-SNE map: size, ions, ElMD mean representative, targets")
+    index.add(written, "Clusters with their ElMD mean representatives", "cluster", "cluster.*")
+    written = tables.write_table_formats(tables.dataset_summary(electrodes, prepare_summary), table_dir / "dataset",
+                                         "The data set after `prepare`")
+    index.add(written, "Data set summary", "prepare", "prepare.*")
+
+    predictions = {}
+    for scheme in schemes:
+        for model in models:
+            for target in targets:
+                predictions[model, target] = pd.read_csv(paths.cv / model / target / scheme / "predictions.csv")
+        written = figures.parity_grid(predictions, models, targets, titles, figure_dir / f"parity_{scheme}",
+                                      f"Out-of-fold predictions, {tables.SCHEME_TITLES[scheme]} (profile {profile})")
+        index.add(written, f"Parity plots, model x target, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+        written = figures.smae_bars(cv_metrics, scheme, titles, figure_dir / f"smae_{scheme}")
+        index.add(written, f"SMAE with 2-sigma error bars, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+        written = figures.ion_errors(per_ion, scheme, models, targets, titles, figure_dir / f"per_ion_{scheme}")
+        index.add(written, f"Error by working ion, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+    summaries = {(model, target): pd.read_csv(paths.bootstrap / model / target / "summary.csv")
+                 for model in models for target in targets}
+    written = figures.learning_curves(summaries, models, targets, titles, figure_dir / "learning_curves")
+    index.add(written, "Bootstrap learning curves (error against training-set size)", "bootstrap",
+              "bootstrap.holdout_fold, profiles.<profile>.bootstrap")
+    if per_cluster is not None:
+        written = figures.cluster_heatmap(per_cluster, models, targets, titles, figure_dir / "loco_per_cluster")
+        index.add(written, "LOCO error per held-out cluster, relative to the control", "cv (loco)", model_params)
+    for stem, (description, stage, params) in MAP_DESCRIPTIONS.items():
+        maps = [paths.paper / "figures" / "maps" / f"{stem}{suffix}" for suffix in (".png", ".pdf")]
+        if all(path.exists() for path in maps):
+            index.add(maps, description, stage, params)
+
+    timings = collect_timings(paths, models, targets, schemes)
+    write_json(timings, paths.timings)
+    published = tables.load_published(paths.published)
+    comparison = tables.comparison(published, cv_metrics, schemes)
+    write_markdown(paths.paper / "REPRODUCTION.md",
+                   reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings, paths))
+    tables.write_table_formats(comparison.round(4), table_dir / "comparison_published",
+                               f"Published values beside ours, profile {profile}")
+    index.add([table_dir / f"comparison_published{suffix}" for suffix in (".md", ".tex", ".csv")],
+              "Every published cell beside ours, with difference and combined-2-sigma check", "report",
+              model_params)
+    write_markdown(paths.paper / "README.md", index_markdown(index, profile))
+    return {"cells": len(comparison), "profile": profile}
+
+
+def collect_timings(paths: Paths, models, targets, schemes) -> dict:
+    """Seconds per stage (and per model), from what each stage recorded."""
+    featurize = json.loads(paths.featurize_timings.read_text())
+    cluster = json.loads(paths.cluster_metrics.read_text())
+    timings = {"featurize.seconds": featurize.get("magpie_seconds", 0) + featurize.get("modnet_seconds", 0),
+               "cluster.seconds": cluster["tsne_seconds"] + cluster["umap_seconds"] + cluster["representative_seconds"]}
+    runs = {}
+    for model in models:
+        for target in targets:
+            for scheme in schemes:
+                runs.setdefault(("cv", model), []).append(paths.cv / model / target / scheme / "run.json")
+            runs.setdefault(("bootstrap", model), []).append(paths.bootstrap / model / target / "run.json")
+    devices = set()
+    for (stage, model), files in runs.items():
+        records = [json.loads(path.read_text()) for path in files]
+        devices.update(record["device"] for record in records)
+        timings[f"{stage}.{model}.seconds"] = round(sum(record["seconds"] for record in records), 1)
+        timings[f"{stage}.{model}.fits"] = sum(record["fits"] for record in records)
+        profile_names = {record["profile"] for record in records}
+        timings[f"{stage}.{model}.profile"] = ", ".join(sorted(profile_names))
+    timings["devices"] = ", ".join(sorted(devices))
+    versions = json.loads(next(iter(runs.values()))[0].read_text())["versions"]
+    timings["versions"] = versions
+    return timings
+
+
+def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, published: pd.DataFrame, schemes,
+                          profile: str, timings: dict, paths: Paths) -> str:
+    lines = [
+        "# Reproduction of the published results",
+        "",
+        "Published: Wu, Hargreaves, Mishra, Rignanese, *Machine Learning for Electrode Materials: Property",
+        "Prediction via Composition*, arXiv:2603.07805, results table (`reference/published_table.csv`).",
+        f"Ours: this repository's pipeline, profile **{profile}**, both validation schemes; the paper does not",
+        "say which scheme its table reports. Each cell: value (2 sigma). 'Within' means the difference lies",
+        "inside the combined 2 sigma, sqrt(2sigma_published^2 + 2sigma_ours^2).",
+        "",
+        "Absolute MAEs are not comparable one to one: our data set (4,351 electrodes, a Battery Explorer export",
+        "from before November 2024) is another release than the paper's. SMAE and the ranking of models are.",
+        "",
+    ]
+    header = "| Model | Target | Metric | Published | " + " | ".join(
+        f"Ours, {scheme} | Difference | Within" for scheme in schemes) + " |"
+    lines += [header, "|" + "---|" * (4 + 3 * len(schemes))]
+    for _, row in comparison.iterrows():
+        digits = 3 if row["metric"] != "mae" or row["target"] == "voltage" else 1
+        cells = [DISPLAY_NAMES[row["model"]], tables.TARGET_TITLES[row["target"]], tables.METRIC_TITLES[row["metric"]],
+                 f"{row['published']:.{digits}f} ({row['published_2sigma']:.{digits}f})"]
+        for scheme in schemes:
+            cells += [f"{row[scheme]:.{digits}f} ({row[scheme + '_2sigma']:.{digits}f})",
+                      f"{row[scheme + '_difference']:+.{digits}f}", "yes" if row[scheme + "_within"] else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"{len(comparison)} published cells compared."]
+    for scheme in schemes:
+        within = int(comparison[f"{scheme}_within"].sum())
+        lines.append(f"- {tables.SCHEME_TITLES[scheme]}: {within} of {len(comparison)} inside the combined 2 sigma.")
+
+    lines += ["", "## Does CrabNet rank first? (the paper's RQ2)", ""]
+    for scheme in schemes:
+        ranks = tables.ranking(cv_metrics, scheme)
+        first = int(ranks["crabnet_first"].sum())
+        lines.append(f"- {tables.SCHEME_TITLES[scheme]}: CrabNet is best in {first} of {len(ranks)} columns. "
+                     + "; ".join(f"{tables.TARGET_TITLES[r.target]} {tables.METRIC_TITLES[r.metric]}: "
+                                 f"{DISPLAY_NAMES[r.best]}" for r in ranks.itertuples()) + ".")
+    published_ranks = tables.ranking(published.assign(scheme="published"), "published")
+    lines.append(f"- Published table: CrabNet is best in {int(published_ranks['crabnet_first'].sum())} of "
+                 f"{len(published_ranks)} columns.")
+
+    lines += ["", "## Inconsistencies in the published table", ""]
+    notes = tables.published_inconsistencies(published)
+    lines += [f"- {note}." for note in notes] or ["- None found."]
+    lines += ["", "Every other SMAE spread equals the MAE spread divided by the control's MAE; we follow that rule."]
+
+    lines += ["", "## The run that produced this", "",
+              f"- Data: `data/mp_batteries.csv` (DVC, `data.dvc`), a Materials Project Battery Explorer export from before",
+              "  November 2024 (release not recorded), 4,351 insertion electrodes.",
+              f"- Profile: {profile} (`params.yaml`).",
+              f"- Device(s): {timings['devices']}.",
+              "- Software: " + ", ".join(f"{name} {version}" for name, version in timings["versions"].items() if version) + ".",
+              "- Run time per stage (seconds, summed over cells; `results/timings.json`):", ""]
+    lines += ["| Stage | Seconds | Fits |", "|---|---|---|"]
+    for key, value in timings.items():
+        if key.endswith(".seconds"):
+            stem = key[: -len(".seconds")]
+            lines.append(f"| {stem} | {value} | {timings.get(stem + '.fits', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def index_markdown(index: Index, profile: str) -> str:
+    lines = ["# paper/: every figure and table of the reproduction", "",
+             f"Rebuilt by `make reproduce` (the whole pipeline) or `make paper` (this report only, from cached",
+             f"results). Profile of the committed run: **{profile}**. The comparison with the published table is",
+             "in [REPRODUCTION.md](REPRODUCTION.md).", "",
+             "| Item | What it shows | Stage | Parameters | Files |", "|---|---|---|---|---|"]
+    lines += [f"| {stem} | {description} | {stage} | {params} | {files} |"
+              for stem, description, stage, params, files in index.entries]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml report", description=__doc__)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    args = parser.parse_args(argv)
+    summary = run(args.params, Paths())
+    print(f"report: {summary['cells']} published cells compared (profile {summary['profile']}); "
+          f"see paper/REPRODUCTION.md and paper/README.md")

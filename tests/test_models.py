@@ -1,0 +1,81 @@
+"""The four models: one interface, each beats the control, seeds make CPU runs repeatable."""
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from electrode_ml.models import MODEL_CLASSES, make_model
+from electrode_ml.validation import mae
+
+# Few epochs so the suite stays fast; enough to learn something from 240 rows.
+SMALL = {
+    "control": {},
+    "rf_magpie": {"n_estimators": 50},
+    "modnet": {"epochs": 60, "n_feat": 32},
+    "crabnet": {"epochs": 40, "epochs_step": 5, "d_model": 64, "N": 1, "dim_feedforward": 128,
+                "out_hidden": (128, 64), "batch_size": 64, "device": "cpu"},
+}
+TARGET = "capacity_grav_mAh_g"
+
+
+def _split(table):
+    # Whole composition groups on one side, as the CV folds do.
+    test = table["group"] % 5 == 0
+    return table[~test], table[test]
+
+
+@pytest.mark.parametrize("name", list(MODEL_CLASSES))
+def test_model_fits_predicts_and_beats_the_control(name, model_inputs_sample):
+    train, test = _split(model_inputs_sample)
+    model = make_model(name, **SMALL[name])
+    assert not [attribute for attribute in vars(model) if attribute.endswith("_")]  # nothing learned before fit
+    fitted = clone(model).fit(train, train[TARGET])
+    predictions = fitted.predict(test)
+    assert predictions.shape == (len(test),) and np.isfinite(predictions).all()
+    control = make_model("control").fit(train, train[TARGET]).predict(test)
+    if name == "control":
+        np.testing.assert_allclose(predictions, train[TARGET].mean())
+    else:
+        assert mae(test[TARGET], predictions) < mae(test[TARGET], control)
+
+
+@pytest.mark.parametrize("name", ["control", "rf_magpie", "modnet"])
+def test_same_seed_same_predictions_on_cpu(name, model_inputs_sample):
+    train, test = _split(model_inputs_sample)
+    first = make_model(name, **SMALL[name], random_state=7).fit(train, train[TARGET]).predict(test)
+    second = make_model(name, **SMALL[name], random_state=7).fit(train, train[TARGET]).predict(test)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_crabnet_trains_twice_in_one_process_under_torch2(model_inputs_sample):
+    # crabnet's SWA optimizer breaks the second fit in a process under torch 2 unless adapted
+    # (electrode_ml.models.crabnet.torch2_compatible_swa).
+    import torch
+
+    assert int(torch.__version__.split(".")[0]) >= 2
+    train, test = _split(model_inputs_sample)
+    for _ in range(2):
+        model = make_model("crabnet", epochs=2, epochs_step=1, d_model=32, N=1, dim_feedforward=64,
+                           out_hidden=(32,), device="cpu").fit(train, train[TARGET])
+        assert model.epochs_run_ == 2
+        assert np.isfinite(model.predict(test)).all()
+
+
+def test_unknown_model_and_hyperparameter_are_named():
+    with pytest.raises(ValueError, match="unknown model 'xgboost'"):
+        make_model("xgboost")
+    with pytest.raises(ValueError, match=r"models.rf_magpie: unknown hyperparameter\(s\) \['depth'\]"):
+        make_model("rf_magpie", depth=3)
+
+
+def test_modnet_refuses_seed_zero(model_inputs_sample):
+    with pytest.raises(ValueError, match="non-zero"):
+        make_model("modnet", random_state=0).fit(model_inputs_sample, model_inputs_sample[TARGET])
+
+
+def test_crabnet_refuses_cuda_without_a_gpu(model_inputs_sample):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        make_model("crabnet", device="cuda").fit(model_inputs_sample, model_inputs_sample[TARGET])
