@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # The venv's tools (dvc, electrode-ml) must be on PATH for the commands in dvc.yaml.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install data reproduce test test-all paper lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce test test-all paper bench lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ docker-reproduce:
 		--user $(shell id -u):$(shell id -g) -e HOME=/tmp -e PROFILE=$(PROFILE) \
 		-v $(CURDIR):/home/electrode/electrode-ml -v $(abspath ../shared):/home/electrode/shared \
 		$(IMAGE) make reproduce
+
+# Speed checks live here, never in unit tests: results/bench.json, benchmarks/, paper/PERFORMANCE.md.
+bench: install data
+	dvc repro cluster
+	electrode-ml bench
 
 lint: install
 	$(BIN)/hadolint Dockerfile

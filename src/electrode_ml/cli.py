@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
+    "bench": ("electrode_ml.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 

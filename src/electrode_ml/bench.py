@@ -1,0 +1,155 @@
+"""`electrode-ml bench` (`make bench`): time each stage's core work and CrabNet's epochs per second
+on this machine, compare with the last recorded run on the same device, record the result.
+
+Writes results/bench.json, keeps one record per device in benchmarks/<device>.json (committed),
+and renders paper/PERFORMANCE.md from all records, so CPU and GPU figures stand side by side.
+Sections whose libraries are missing are skipped (the GPU image has no TensorFlow or matminer:
+there only the CrabNet sections run). Needs the outputs of `prepare` (and of `featurize` and
+`cluster` for those sections).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from electrode_ml.files import atomic_path, write_json
+from electrode_ml.provenance import device_description, library_versions
+
+ELECTRODES = Path("results/prepared/electrodes.csv")
+FEATURES = Path("results/features")
+RECORDS = Path("benchmarks")
+CRABNET_QUICK = {"epochs_step": 5, "batch_size": 256, "d_model": 64, "N": 1, "dim_feedforward": 128,
+                 "out_hidden": (128, 64)}
+
+
+def _training_fold(electrodes: pd.DataFrame) -> pd.DataFrame:
+    """The 80% of a fixed shuffle: the size of a stratified-5-fold training set."""
+    order = np.random.default_rng(0).permutation(len(electrodes))
+    return electrodes.iloc[order[: int(0.8 * len(electrodes))]]
+
+
+def bench_featurize(electrodes: pd.DataFrame) -> dict:
+    from electrode_ml.features import MagpieFeatures, ModnetFeatures
+
+    formulas = sorted(electrodes["composition"].unique())[:300]
+    timings = {}
+    for representation in (MagpieFeatures(), ModnetFeatures()):
+        start = time.perf_counter()
+        representation.featurize(formulas, progress=False)
+        timings[f"featurize.{representation.name}.seconds_per_1000"] = round(
+            (time.perf_counter() - start) / len(formulas) * 1000, 2)
+    return timings
+
+
+def bench_cluster() -> dict:
+    from electrode_ml.clustering import elmd_distances, embed_tsne, embed_umap, scale_features
+
+    electrodes = pd.read_csv(ELECTRODES)
+    features = pd.read_parquet(FEATURES / "modnet.parquet").loc[electrodes["battery_id"]]
+    unique = features.groupby(electrodes["composition"].to_numpy()).first()
+    scaled = scale_features(unique).to_numpy()
+    timings = {}
+    for name, step in (("tsne", lambda: embed_tsne(scaled, 30, 42)), ("umap", lambda: embed_umap(scaled, 15, 0.1, 42)),
+                       ("elmd_2000x2000", lambda: elmd_distances(list(unique.index[:2000])))):
+        start = time.perf_counter()
+        step()
+        timings[f"cluster.{name}.seconds"] = round(time.perf_counter() - start, 2)
+    return timings
+
+
+def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
+    from electrode_ml.inputs import load_model_inputs
+    from electrode_ml.models import make_model
+
+    model = make_model(model_name, **hyperparameters)
+    X = _training_fold(load_model_inputs(ELECTRODES, FEATURES, model.input_sets))
+    start = time.perf_counter()
+    fitted = model.fit(X, X["capacity_grav_mAh_g"])
+    seconds = time.perf_counter() - start
+    record = {f"fit.{label}.seconds": round(seconds, 2), f"fit.{label}.rows": len(X)}
+    if model_name == "crabnet":
+        record[f"fit.{label}.epochs_per_second"] = round(fitted.epochs_run_ / seconds, 3)
+        record[f"fit.{label}.device"] = fitted.device_
+    return record
+
+
+def sections(crabnet_default_epochs: int) -> dict:
+    return {
+        "featurize": lambda electrodes: bench_featurize(electrodes),
+        "cluster": lambda electrodes: bench_cluster(),
+        "rf_magpie": lambda electrodes: bench_fits("rf_magpie", {"n_jobs": 2}, "rf_magpie"),
+        "modnet": lambda electrodes: bench_fits("modnet", {}, "modnet"),
+        "crabnet_default": lambda electrodes: bench_fits(
+            "crabnet", {"epochs": crabnet_default_epochs, "epochs_step": crabnet_default_epochs // 2},
+            f"crabnet_default_{crabnet_default_epochs}_epochs"),
+        "crabnet_quick": lambda electrodes: bench_fits("crabnet", {**CRABNET_QUICK, "epochs": 10},
+                                                       "crabnet_quick_10_epochs"),
+    }
+
+
+def compare(current: dict, previous: dict | None) -> list[str]:
+    if not previous:
+        return ["no earlier run on this device to compare with"]
+    lines = []
+    for key, value in current["timings"].items():
+        before = previous.get("timings", {}).get(key)
+        if isinstance(value, (int, float)) and isinstance(before, (int, float)) and before:
+            lines.append(f"{key}: {before} -> {value} ({value / before:.2f}x)")
+    return lines
+
+
+def render_performance(records_dir: Path) -> str:
+    records = [json.loads(path.read_text()) for path in sorted(records_dir.glob("*.json"))]
+    keys = sorted({key for record in records for key in record["timings"]})
+    lines = ["# Performance", "",
+             "Measured by `make bench` (`electrode-ml bench`), one record per device in `benchmarks/`. Fits use a",
+             "stratified-fold-sized training set (80% of the electrodes) of the gravimetric capacity. CrabNet's",
+             "defaults are 300 epochs: a full default fit costs about 300 / (epochs per second) seconds.",
+             "Empty cells: not measured on that device (the GPU image has no TensorFlow or matminer).", "",
+             "| Measurement | " + " | ".join(record["device"] for record in records) + " |",
+             "|---|" + "---|" * len(records)]
+    for key in keys:
+        lines.append(f"| {key} | " + " | ".join(str(record["timings"].get(key, "")) for record in records) + " |")
+    lines += ["", "| Run | " + " | ".join(record["device"] for record in records) + " |", "|---|" + "---|" * len(records),
+              "| date | " + " | ".join(record["date"] for record in records) + " |",
+              "| torch | " + " | ".join(str(record["versions"].get("torch")) for record in records) + " |",
+              "| crabnet | " + " | ".join(str(record["versions"].get("crabnet")) for record in records) + " |",
+              "| skipped | " + " | ".join(", ".join(record["skipped"]) or "-" for record in records) + " |"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="electrode-ml bench", description=__doc__)
+    parser.add_argument("--only", nargs="*", help="sections to run (default: all)")
+    parser.add_argument("--crabnet-default-epochs", type=int, default=2,
+                        help="epochs of the default-size CrabNet fit (2 on a CPU: about a minute)")
+    args = parser.parse_args(argv)
+    electrodes = pd.read_csv(ELECTRODES)
+    timings, skipped = {}, []
+    for name, section in sections(args.crabnet_default_epochs).items():
+        if args.only and name not in args.only:
+            continue
+        try:
+            timings.update(section(electrodes))
+            print(f"bench: {name} done")
+        except ImportError as error:
+            skipped.append(name)
+            print(f"bench: {name} skipped ({error})")
+    device = device_description()
+    record = {"device": device, "date": time.strftime("%Y-%m-%d"), "timings": timings, "skipped": skipped,
+              "versions": library_versions()}
+    record_path = RECORDS / (re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() + ".json")
+    previous = json.loads(record_path.read_text()) if record_path.exists() else None
+    for line in compare(record, previous):
+        print(f"bench: {line}")
+    write_json(record, Path("results/bench.json"))
+    write_json({**record, "timings": {**(previous or {}).get("timings", {}), **timings}}, record_path)
+    with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
+        temporary.write_text(render_performance(RECORDS))
+    print(f"bench: results/bench.json, {record_path}, paper/PERFORMANCE.md")
