@@ -6,11 +6,11 @@ from sklearn.base import clone
 from electrode_ml.models import MODEL_CLASSES, make_model
 from electrode_ml.validation import mae
 
-# Few epochs so the suite stays fast; enough to learn something from 240 rows.
+# Small settings so the suite stays fast, yet enough to learn something from 240 rows.
 SMALL = {
     "control": {},
     "rf_magpie": {"n_estimators": 50},
-    "modnet": {"epochs": 60, "n_feat": 32},
+    "modnet": {},  # library defaults: fewer epochs do not beat the mean on 240 rows
     "crabnet": {"epochs": 40, "epochs_step": 5, "d_model": 64, "N": 1, "dim_feedforward": 128,
                 "out_hidden": (128, 64), "batch_size": 64, "device": "cpu"},
 }

@@ -69,6 +69,7 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
 
         logging.getLogger("modnet").setLevel(logging.WARNING)
         tf.keras.utils.disable_interactive_logging()  # no Keras progress bars in the stage logs
+        tf.get_logger().setLevel(logging.ERROR)  # nor retracing warnings, one per fold
         tf.keras.utils.set_random_seed(self.random_state)
         tf.config.experimental.enable_op_determinism()
 
