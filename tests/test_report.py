@@ -90,6 +90,8 @@ def test_report_writes_every_listed_file(synthetic):
         for suffix in (".md", ".tex", ".csv"):
             assert (tables / f"{stem}{suffix}").stat().st_size > 0, stem + suffix
     assert "\\toprule" in (tables / "results_loco.tex").read_text()
+    per_cluster = pd.read_csv(tables / "loco_per_cluster.csv")
+    assert "(noise)" in set(per_cluster["representative"])  # the noise fold is reported, not dropped
     for stem in ("parity_stratified5", "parity_loco", "smae_stratified5", "smae_loco", "per_ion_stratified5",
                  "per_ion_loco", "learning_curves", "loco_per_cluster"):
         for suffix in (".png", ".pdf"):

@@ -140,7 +140,7 @@ def parity_grid(predictions: dict[tuple[str, str], pd.DataFrame], models: list[s
         for column, model in enumerate(models):
             axes = grid[row, column]
             table = predictions[model, target]
-            axes.scatter(table["y_true"], table["y_pred"], s=2, alpha=0.35, color=TOL_COLOURS[column], linewidths=0)
+            axes.scatter(table["y_true"], table["y_pred"], s=3, alpha=0.3, color=TOL_COLOURS[0], linewidths=0)
             axes.plot([low, high], [low, high], color="black", lw=0.7)
             axes.set_xlim(low, high)
             axes.set_ylim(low, high)
@@ -204,8 +204,8 @@ def learning_curves(summaries: dict[tuple[str, str], pd.DataFrame], models: list
 def cluster_heatmap(per_cluster: pd.DataFrame, models: list[str], targets: list[str], titles: dict,
                     path_stem: Path) -> list[Path]:
     """LOCO: each model's MAE on each held-out cluster, relative to the control's MAE there."""
-    figure, grid = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 0.32 * per_cluster["cluster"].nunique() + 1.6),
-                                squeeze=False, sharey=True)
+    figure, grid = plt.subplots(1, len(targets), figsize=(3.6 * len(targets), 0.32 * per_cluster["cluster"].nunique() + 1.9),
+                                squeeze=False, sharey=True, layout="constrained")
     image = None
     for column, target in enumerate(targets):
         part = per_cluster[per_cluster["target"] == target]

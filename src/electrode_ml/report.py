@@ -130,7 +130,7 @@ def published_inconsistencies(published: pd.DataFrame) -> list[str]:
 def per_cluster_errors(cv_dir: Path, clusters: pd.DataFrame, models, targets) -> pd.DataFrame:
     """LOCO: MAE of each model on each held-out cluster, and its ratio to the control's there."""
     rows = []
-    names = clusters.set_index("cluster")["representative"]
+    names = clusters.set_index("cluster")["representative"].fillna("")  # noise has no representative
     for target in targets:
         for model in models:
             folds = pd.read_csv(cv_dir / model / target / "loco" / "folds.csv")

@@ -31,19 +31,21 @@ def shipped_cross_nmi() -> pd.DataFrame:
 
 
 class MODNetRegressor(RegressorMixin, BaseEstimator):
-    """`modnet.models.MODNetModel` with the library's defaults (64 selected features, layers
-    64-32-16-16, 200 epochs, batch 128, learning rate 1e-3), behind fit/predict."""
+    """`modnet.models.MODNetModel` behind fit/predict. Defaults are the library's (64 selected
+    features, layers 64-32-16-16, 200 epochs, batch 128, learning rate 1e-3, `loss=None`: mean
+    squared error); params.yaml sets `n_feat` and `loss` (README, "Models")."""
 
     input_sets = ("modnet",)  # feature sets it reads from the model-input table
 
     def __init__(self, n_feat: int = 64, num_neurons=((64,), (32,), (16,), (16,)), epochs: int = 200,
-                 batch_size: int = 128, lr: float = 0.001, cross_nmi: str = "precomputed", n_jobs: int = 1,
-                 random_state: int = 1):
+                 batch_size: int = 128, lr: float = 0.001, loss: str | None = None, cross_nmi: str = "precomputed",
+                 n_jobs: int = 1, random_state: int = 1):
         self.n_feat = n_feat
         self.num_neurons = num_neurons
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.loss = loss
         self.cross_nmi = cross_nmi
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -98,7 +100,7 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
             n_feat=len(self.selected_features_),
         )
         data.optimal_features = self.selected_features_
-        self.model_.fit(data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, verbose=0)
+        self.model_.fit(data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss, verbose=0)
         return self
 
     def predict(self, X: pd.DataFrame):
