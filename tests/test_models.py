@@ -79,3 +79,15 @@ def test_crabnet_refuses_cuda_without_a_gpu(model_inputs_sample):
         pytest.skip("a GPU is present")
     with pytest.raises(ValueError, match="no CUDA device"):
         make_model("crabnet", device="cuda").fit(model_inputs_sample, model_inputs_sample[TARGET])
+
+
+@pytest.mark.parametrize("name", list(MODEL_CLASSES))
+def test_fitted_model_survives_a_joblib_round_trip(name, model_inputs_sample, tmp_path):
+    # The train stage saves models with joblib; `electrode-ml predict` loads them in another process.
+    import joblib
+
+    train, test = _split(model_inputs_sample)
+    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else SMALL[name]
+    model = make_model(name, **settings).fit(train, train[TARGET])
+    joblib.dump(model, tmp_path / "model.joblib")
+    np.testing.assert_allclose(joblib.load(tmp_path / "model.joblib").predict(test), model.predict(test), rtol=1e-6)

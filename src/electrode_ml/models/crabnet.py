@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
+from crabnet.utils.optim import SWA
 from sklearn.base import BaseEstimator, RegressorMixin
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -29,24 +31,26 @@ def resolve_device(device: str) -> str:
     return device
 
 
-@contextlib.contextmanager
-def torch2_compatible_swa():
-    """Let crabnet's SWA optimizer run under torch 2, for every fit in a process, not just the first.
+class HookableSWA(SWA):
+    """crabnet's SWA optimizer, made to run under torch 2 for every fit in a process, not just the first.
 
     crabnet's `SWA` subclasses `torch.optim.Optimizer` without calling its `__init__`. Its first
     `zero_grad` makes torch wrap `SWA.step` (class-wide) in a profiling hook that reads the
     instance's `_optimizer_step_pre_hooks` / `_optimizer_step_post_hooks`, which SWA never
-    creates: the second CrabNet fit in a process dies with AttributeError. We hand crabnet a
-    subclass that creates them, for the duration of the call.
+    creates: the second CrabNet fit in a process dies with AttributeError. This subclass creates
+    them. It lives at module level so that a fitted model can be pickled.
     """
-    import crabnet.crabnet_ as crabnet_module
-    from crabnet.utils.optim import SWA
 
-    class HookableSWA(SWA):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._optimizer_step_pre_hooks = OrderedDict()
-            self._optimizer_step_post_hooks = OrderedDict()
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+
+
+@contextlib.contextmanager
+def torch2_compatible_swa():
+    """Hand crabnet `HookableSWA` instead of its own `SWA` for the duration of the call."""
+    import crabnet.crabnet_ as crabnet_module
 
     original = crabnet_module.SWA
     crabnet_module.SWA = HookableSWA
@@ -54,6 +58,15 @@ def torch2_compatible_swa():
         yield
     finally:
         crabnet_module.SWA = original
+
+
+@contextlib.contextmanager
+def quiet_crabnet():
+    """crabnet prints its progress and torch warns about pinned memory on every batch loader."""
+    with contextlib.redirect_stdout(None), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*pin_memory.*")
+        warnings.filterwarnings("ignore", message=".*enable_nested_tensor.*")
+        yield
 
 
 @contextlib.contextmanager
@@ -101,7 +114,7 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
 
         self.device_ = resolve_device(self.device)
         train = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.asarray(y, dtype=float)})
-        with scratch_directory(), torch2_compatible_swa(), contextlib.redirect_stdout(None):
+        with scratch_directory(), torch2_compatible_swa(), quiet_crabnet():
             # CrabNet seeds torch and numpy in its constructor: built here, inside fit.
             self.model_ = CrabNet(
                 mat_prop="target", epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size, d_model=self.d_model, N=self.N,
@@ -116,7 +129,7 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame):
         # The row number rides along as the "target" so we can check crabnet kept the order.
         frame = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.arange(len(X), dtype=float)})
-        with scratch_directory(), contextlib.redirect_stdout(None):
+        with scratch_directory(), quiet_crabnet():
             predictions, order = self.model_.predict(frame, return_true=True)
         if not np.array_equal(order, np.arange(len(X))):
             raise RuntimeError("crabnet returned predictions in another order than its input")
