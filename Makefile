@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # The venv's tools (dvc, electrode-ml) must be on PATH for the commands in dvc.yaml.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install data reproduce test test-all paper bench lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce profile test test-all paper bench lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ $(DATA): data.dvc | $(STAMP)
 # PROFILE=paper|quick overrides the choice (paper with a CUDA GPU, quick without); see README "Profiles".
 reproduce:
 	@PROFILE=$(PROFILE) bash scripts/reproduce.sh
+
+profile:
+	@PROFILE=$(PROFILE) bash scripts/reproduce.sh --choose-only
 
 # Only the report, from results already computed (cached by DVC).
 paper: install

@@ -1,0 +1,36 @@
+"""`make reproduce` picks the paper profile with a CUDA GPU, quick without, and says why first."""
+import os
+import subprocess
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce.sh"
+
+
+def _choose(tmp_path, profile=None, gpu=False):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if gpu:
+        fake = bin_dir / "nvidia-smi"
+        fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-test)'\n")
+        fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}
+    if profile is not None:
+        env["PROFILE"] = profile
+    return subprocess.run(["bash", str(SCRIPT), "--choose-only"], capture_output=True, text=True, env=env)
+
+
+def test_without_a_gpu_it_takes_quick_and_says_why(tmp_path):
+    result = _choose(tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("make reproduce: profile 'quick' (no CUDA GPU")
+
+
+def test_with_a_gpu_it_takes_paper(tmp_path):
+    result = _choose(tmp_path, gpu=True)
+    assert result.stdout.splitlines()[0].startswith("make reproduce: profile 'paper' (a CUDA GPU is present: GPU 0")
+
+
+def test_profile_overrides_and_bad_names_are_refused(tmp_path):
+    assert "profile 'quick' (PROFILE=quick was given" in _choose(tmp_path, profile="quick", gpu=True).stdout
+    bad = _choose(tmp_path, profile="fast")
+    assert bad.returncode == 2 and "PROFILE must be 'paper' or 'quick', not 'fast'" in bad.stderr
