@@ -73,10 +73,14 @@ def test_bad_row_errors_name_the_row_and_column_and_drop_keeps_them(raw_sample, 
     assert prepared.summary["rows_out"] + prepared.summary["rows_dropped"] == len(raw_sample)
 
 
-def test_duplicate_battery_id_is_refused(raw_sample):
+def test_duplicate_battery_id_is_refused_and_only_the_repeat_is_dropped(raw_sample):
     spoiled = pd.concat([raw_sample, raw_sample.iloc[[3]]], ignore_index=True)
-    with pytest.raises(DataValidationError, match="duplicate Battery ID"):
+    with pytest.raises(DataValidationError, match=f"line {len(spoiled) + 1}, .*duplicate Battery ID"):
         prepare_electrodes(spoiled)
+    prepared = prepare_electrodes(spoiled, on_bad_row="drop")
+    assert len(prepared.electrodes) == len(raw_sample)  # the first occurrence stays
+    assert list(prepared.rejected["line"]) == [len(spoiled) + 1]
+    assert prepared.summary["rows_out"] + prepared.summary["rows_dropped"] == len(spoiled)
 
 
 def test_negative_voltage_is_kept(raw_sample):

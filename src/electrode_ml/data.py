@@ -41,6 +41,8 @@ REJECT_REASONS = (
     "target_not_a_number", "target_missing", "capacity_not_positive", "outlier",
 )
 
+REJECTED_COLUMNS = ("line", "battery_id", "column", "value", "reason", "detail")
+
 PREPARED_COLUMNS = ("battery_id", "composition", "working_ion", "group", *TARGETS)
 
 
@@ -54,6 +56,7 @@ class FormulaError(ValueError):
 
 @dataclass(frozen=True)
 class BadCell:
+    line: int  # line of the CSV (the header is line 1)
     battery_id: str
     column: str
     value: str
@@ -61,7 +64,7 @@ class BadCell:
     detail: str  # what a person needs to fix it
 
     def describe(self) -> str:
-        return f"{self.battery_id}: column {self.column!r} = {self.value!r}: {self.detail}"
+        return f"line {self.line}, {self.battery_id}: column {self.column!r} = {self.value!r}: {self.detail}"
 
 
 def load_raw(path: str | Path) -> pd.DataFrame:
@@ -102,17 +105,22 @@ def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
     bad: list[BadCell] = []
     seen_ids: set[str] = set()
     compositions: dict[str, str | None] = {}
-    for _, row in raw.iterrows():
-        battery_id = row["Battery ID"].strip() or f"<row {_ + 2} of the CSV>"
+    for position, (_, row) in enumerate(raw.iterrows()):
+        line = position + 2
+        battery_id = row["Battery ID"].strip() or "<no Battery ID>"
+
+        def flag(column: str, value: str, reason: str, detail: str) -> None:
+            bad.append(BadCell(line, battery_id, column, value, reason, detail))
+
         if not row["Battery ID"].strip():
-            bad.append(BadCell(battery_id, "Battery ID", "", "empty_battery_id", "empty Battery ID"))
+            flag("Battery ID", "", "empty_battery_id", "empty Battery ID")
         elif battery_id in seen_ids:
-            bad.append(BadCell(battery_id, "Battery ID", battery_id, "duplicate_battery_id", "duplicate Battery ID"))
+            flag("Battery ID", battery_id, "duplicate_battery_id", "duplicate Battery ID (the first one is kept)")
         seen_ids.add(battery_id)
 
         ion = row["Working Ion"].strip()
         if ion not in WORKING_IONS:
-            bad.append(BadCell(battery_id, "Working Ion", ion, "unknown_working_ion", f"unknown working ion (known: {', '.join(WORKING_IONS)})"))
+            flag("Working Ion", ion, "unknown_working_ion", f"unknown working ion (known: {', '.join(WORKING_IONS)})")
 
         formula = row[composition_column]
         if formula not in compositions:
@@ -122,17 +130,17 @@ def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
             except FormulaError as error:
                 compositions[formula] = str(error)
         if compositions[formula] is not None:
-            bad.append(BadCell(battery_id, composition_column, formula, "bad_formula", compositions[formula]))
+            flag(composition_column, formula, "bad_formula", compositions[formula])
 
         for name, column in TARGETS.items():
             value = row[column]
             number = _to_float(value)
             if number is None:
-                bad.append(BadCell(battery_id, column, value, "target_not_a_number", "target is not a number"))
+                flag(column, value, "target_not_a_number", "target is not a number")
             elif math.isnan(number) or math.isinf(number):
-                bad.append(BadCell(battery_id, column, value, "target_missing", "target is NaN, empty or infinite"))
+                flag(column, value, "target_missing", "target is NaN, empty or infinite")
             elif name in CAPACITY_TARGETS and number <= 0:
-                bad.append(BadCell(battery_id, column, value, "capacity_not_positive", "capacity must be positive"))
+                flag(column, value, "capacity_not_positive", "capacity must be positive")
     return bad
 
 
@@ -158,7 +166,7 @@ def composition_groups(compositions: pd.Series, working_ions: pd.Series) -> pd.S
 @dataclass
 class PreparedData:
     electrodes: pd.DataFrame  # PREPARED_COLUMNS, one row per usable electrode
-    rejected: pd.DataFrame  # battery_id, column, value, reason, detail
+    rejected: pd.DataFrame  # REJECTED_COLUMNS: one row per bad cell
     summary: dict  # flat: counts in, out, dropped by reason, per working ion
 
 
@@ -189,17 +197,15 @@ def prepare_electrodes(
 
     bad = find_bad_cells(raw, composition_column)
     if bad and on_bad_row == "error":
-        rows = sorted({cell.battery_id for cell in bad})
+        rows = {cell.line for cell in bad}
         listing = "\n  ".join(cell.describe() for cell in bad[:20])
         more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
         raise DataValidationError(
             f"{len(rows)} bad row(s) in the data (set prepare.on_bad_row: drop to set them aside):\n  {listing}{more}"
         )
 
-    rejected = pd.DataFrame([vars(cell) for cell in bad], columns=["battery_id", "column", "value", "reason", "detail"])
-    bad_ids = set(rejected["battery_id"])
-    ids = raw["Battery ID"].str.strip()
-    good = raw[~ids.isin(bad_ids)]
+    rejected = pd.DataFrame([vars(cell) for cell in bad], columns=REJECTED_COLUMNS)
+    good = raw[~pd.Series(range(2, len(raw) + 2), index=raw.index).isin(set(rejected["line"]))]
     electrodes = pd.DataFrame({
         "battery_id": good["Battery ID"].str.strip(),
         "composition": good[composition_column].str.strip(),
@@ -215,13 +221,14 @@ def prepare_electrodes(
             deviation = (values - values.mean()).abs()
             for index in electrodes.index[deviation > outlier_sigma * values.std()]:
                 outliers.append({
-                    "battery_id": electrodes.at[index, "battery_id"], "column": TARGETS[name],
+                    "line": raw.index.get_loc(index) + 2, "battery_id": electrodes.at[index, "battery_id"],
+                    "column": TARGETS[name],
                     "value": repr(values[index]), "reason": "outlier",
                     "detail": f"beyond mean +- {outlier_sigma} sigma of {name}",
                 })
         outliers = pd.DataFrame(outliers, columns=rejected.columns)
         rejected = pd.concat([rejected, outliers], ignore_index=True)
-        electrodes = electrodes[~electrodes["battery_id"].isin(set(outliers["battery_id"]))]
+        electrodes = electrodes.drop(index=raw.index[outliers["line"].to_numpy(dtype=int) - 2].unique())
 
     electrodes = electrodes.reset_index(drop=True)
     electrodes.insert(3, "group", composition_groups(electrodes["composition"], electrodes["working_ion"]))
@@ -230,11 +237,11 @@ def prepare_electrodes(
 
 def _summary(raw: pd.DataFrame, electrodes: pd.DataFrame, rejected: pd.DataFrame) -> dict:
     # A row with several bad cells counts once, under its first reason.
-    first_reason = rejected.drop_duplicates("battery_id")["reason"]
+    first_reason = rejected.drop_duplicates("line")["reason"]
     summary = {
         "rows_in": len(raw),
         "rows_out": len(electrodes),
-        "rows_dropped": int(rejected["battery_id"].nunique()),
+        "rows_dropped": int(rejected["line"].nunique()),
         "unique_compositions": int(electrodes["composition"].nunique()),
         "composition_groups": int(electrodes["group"].nunique()),
     }
