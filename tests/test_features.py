@@ -67,3 +67,9 @@ def test_featurize_unique_keys_by_battery_and_featurizes_each_formula_once():
     assert sorted(calls[0]) == ["LiCoO2", "LiFePO4"]
     assert table.loc["a_Li"].equals(table.loc["c_Na"])
     assert not table.loc["a_Li"].equals(table.loc["b_Li"])
+
+
+def test_feature_labels_name_every_column():
+    assert len(MagpieFeatures().feature_labels()) == 132
+    labels = ModnetFeatures().feature_labels()
+    assert len(labels) == 285 and "AtomicPackingEfficiency|mean simul. packing efficiency" in labels

@@ -33,14 +33,25 @@ def _table(n=60, seed=0):
                         index=pd.Index([f"b{i}" for i in range(n)], name="battery_id"))
 
 
-def test_control_smae_is_exactly_one_and_spread_follows_the_paper():
+def test_summary_follows_the_papers_arithmetic_on_hand_computed_folds():
+    model = pd.DataFrame({"fold": [0, 1, 2], "n": [10, 10, 10], "mae": [2.0, 4.0, 6.0], "r2": [0.5, 0.7, 0.9]})
+    control = pd.DataFrame({"fold": [0, 1, 2], "n": [10, 10, 10], "mae": [8.0, 10.0, 12.0], "r2": [-0.1, 0.0, -0.2]})
+    summary = summarize(model, control)
+    assert summary["mae"] == 4.0
+    assert summary["mae_2sigma"] == pytest.approx(4.0)  # sample std of 2, 4, 6 is 2
+    assert summary["smae"] == pytest.approx(0.4)  # 4 / 10
+    assert summary["smae_2sigma"] == pytest.approx(0.4)  # 4 / 10
+    assert summary["r2"] == pytest.approx(0.7) and summary["r2_2sigma"] == pytest.approx(0.4)
+    assert summarize(control, control)["smae"] == 1.0
+    with pytest.raises(ValueError, match="different folds"):
+        summarize(model, control.iloc[:2])
+
+
+def test_control_cross_validation_has_smae_one():
     table = _table()
     folds = pd.Series(np.arange(60) % 5, index=table.index)
     control = per_fold_metrics(cross_validate(make_model("control"), table, table["y"], folds))
-    summary = summarize(control, control)
-    assert summary["smae"] == 1.0
-    assert summary["smae_2sigma"] == pytest.approx(summary["mae_2sigma"] / summary["mae"])
-    assert summary["folds"] == 5
+    assert summarize(control, control)["smae"] == 1.0 and summarize(control, control)["folds"] == 5
 
 
 def test_out_of_fold_predictions_cover_every_row_once():

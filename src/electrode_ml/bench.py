@@ -24,8 +24,6 @@ from electrode_ml.provenance import device_description, library_versions
 ELECTRODES = Path("results/prepared/electrodes.csv")
 FEATURES = Path("results/features")
 RECORDS = Path("benchmarks")
-CRABNET_QUICK = {"epochs_step": 5, "batch_size": 256, "d_model": 64, "N": 1, "dim_feedforward": 128,
-                 "out_hidden": (128, 64)}
 
 
 def _training_fold(electrodes: pd.DataFrame) -> pd.DataFrame:
@@ -80,16 +78,20 @@ def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
 
 
 def sections(crabnet_default_epochs: int) -> dict:
+    """Each model with the hyperparameters of a profile (params.yaml), CrabNet also at its own
+    default size for a few epochs (crabnet rounds epochs to a multiple of 2 x epochs_step)."""
+    from electrode_ml.params import profile_block
+
     return {
         "featurize": lambda electrodes: bench_featurize(electrodes),
         "cluster": lambda electrodes: bench_cluster(),
-        "rf_magpie": lambda electrodes: bench_fits("rf_magpie", {"n_jobs": 2}, "rf_magpie"),
-        "modnet": lambda electrodes: bench_fits("modnet", {}, "modnet"),
+        "rf_magpie": lambda electrodes: bench_fits("rf_magpie", profile_block("quick", "rf_magpie"), "rf_magpie"),
+        "modnet": lambda electrodes: bench_fits("modnet", profile_block("quick", "modnet"), "modnet"),
         "crabnet_default": lambda electrodes: bench_fits(
-            "crabnet", {"epochs": crabnet_default_epochs, "epochs_step": crabnet_default_epochs // 2},
-            f"crabnet_default_{crabnet_default_epochs}_epochs"),
-        "crabnet_quick": lambda electrodes: bench_fits("crabnet", {**CRABNET_QUICK, "epochs": 10},
-                                                       "crabnet_quick_10_epochs"),
+            "crabnet", {"epochs": crabnet_default_epochs, "epochs_step": max(1, crabnet_default_epochs // 2)},
+            f"crabnet_default_size_{crabnet_default_epochs}_epochs"),
+        "crabnet_quick": lambda electrodes: bench_fits("crabnet", profile_block("quick", "crabnet"),
+                                                       "crabnet_quick_profile"),
     }
 
 

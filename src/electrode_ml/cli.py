@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         module.main(rest)
     except (ValueError, FileNotFoundError) as error:
-        # Our input errors (bad data, bad parameter, missing file) are for the user, not a traceback.
-        sys.exit(f"electrode-ml {name}: {error}")
+        # Input errors (bad data, bad parameter, missing file) are for the user, not a traceback;
+        # ELECTRODE_ML_TRACEBACK=1 shows it when the error comes from deeper down.
+        if os.environ.get("ELECTRODE_ML_TRACEBACK"):
+            raise
+        sys.exit(f"electrode-ml {name}: {error}\n(set ELECTRODE_ML_TRACEBACK=1 for the traceback)")
 
 
 if __name__ == "__main__":

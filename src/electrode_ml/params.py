@@ -62,9 +62,6 @@ def _describe(hint) -> str:
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
-PROFILES = ("paper", "quick")
-
-
 def active_profile(path: str | Path = DEFAULT_PARAMS) -> tuple[str, dict]:
     """The `profile` named in params.yaml and its block of `profiles`."""
     path = Path(path)
@@ -98,3 +95,12 @@ def pipeline_matrix(path: str | Path = DEFAULT_PARAMS) -> tuple[list[str], list[
             raise ParameterError(f"{path}: `{key}` must be a non-empty list")
         lists.append(value)
     return tuple(lists)
+
+
+def profile_block(profile: str, model: str, path: str | Path = DEFAULT_PARAMS) -> dict:
+    """One model's hyperparameters in a named profile, whichever profile is active."""
+    with open(path) as handle:
+        profiles = (yaml.safe_load(handle) or {}).get("profiles") or {}
+    if model not in profiles.get(profile, {}):
+        raise ParameterError(f"{path}: no profiles.{profile}.{model} block")
+    return dict(profiles[profile][model])

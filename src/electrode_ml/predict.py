@@ -17,6 +17,7 @@ import pandas as pd
 
 from electrode_ml.data import TARGET_KEYS, WORKING_IONS, FormulaError, parse_composition
 from electrode_ml.features import REPRESENTATIONS
+from electrode_ml.files import write_table
 from electrode_ml.models import DISPLAY_NAMES, MODEL_CLASSES
 
 UNITS = {"grav_capacity": "mAh/g", "vol_capacity": "mAh/cm3", "voltage": "V"}
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     result = predict(candidates, args.models)
     if args.csv is not None:
         if args.out:
-            result.to_csv(args.out, index=False)
+            write_table(result, args.out)
             print(f"predict: {len(result)} candidates -> {args.out}")
         else:
             result.to_csv(sys.stdout, index=False)

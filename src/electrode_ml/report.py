@@ -87,7 +87,8 @@ def comparison(published: pd.DataFrame, cv_metrics: pd.DataFrame, schemes) -> pd
             ours = cv_metrics[(cv_metrics["model"] == cell["model"]) & (cv_metrics["target"] == cell["target"])
                               & (cv_metrics["metric"] == cell["metric"]) & (cv_metrics["scheme"] == scheme)]
             if ours.empty:
-                continue
+                raise ValueError(f"no result for {cell['model']} / {cell['target']} / {scheme}: the report compares "
+                                 "all published cells, so `models` and `targets` in params.yaml must cover them")
             value, two_sigma = float(ours["value"].iloc[0]), float(ours["two_sigma"].iloc[0])
             row[f"{scheme}"] = value
             row[f"{scheme}_2sigma"] = two_sigma

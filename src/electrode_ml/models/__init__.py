@@ -1,10 +1,11 @@
 """The four models behind one scikit-learn estimator interface.
 
-Every model takes the same `X`: the model-input table (`electrode_ml.inputs.model_inputs`), one
+Every model takes the same `X`: the model-input table (`electrode_ml.inputs.load_model_inputs`), one
 row per electrode with its `composition` and the Magpie (`magpie|...`) and MODNet (`modnet|...`)
 features; each model reads the columns it needs. So cross-validation, bootstrap and training
 code treat all four alike. Classes are imported on demand: the crabnet path must run where
-TensorFlow, modnet and matminer are not installed (the GPU machine).
+TensorFlow, modnet and matminer are not installed (the GPU machine lent through the device tool;
+the Docker image has the whole stack).
 """
 from __future__ import annotations
 

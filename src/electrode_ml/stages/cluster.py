@@ -115,8 +115,8 @@ def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_d
         "largest_cluster": int(real["size"].max()) if len(real) else 0,
         "largest_cluster_compositions": int(real["unique_compositions"].max()) if len(real) else 0,
     })
-    write_json(metrics, out_dir / "metrics.json")
     _draw_maps(assignments, clusters, targets, figures_dir)
+    write_json(metrics, out_dir / "metrics.json")  # last: its presence means the stage finished
     return metrics
 
 

@@ -123,7 +123,7 @@ def run(params_path: Path, paths: Paths) -> dict:
     published = tables.load_published(paths.published)
     comparison = tables.comparison(published, cv_metrics, schemes)
     write_markdown(paths.paper / "REPRODUCTION.md",
-                   reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings, paths))
+                   reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings, len(electrodes)))
     tables.write_table_formats(comparison.round(4), table_dir / "comparison_published",
                                f"Published values beside ours, profile {profile}")
     index.add([table_dir / f"comparison_published{suffix}" for suffix in (".md", ".tex", ".csv")],
@@ -160,7 +160,7 @@ def collect_timings(paths: Paths, models, targets, schemes) -> dict:
 
 
 def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, published: pd.DataFrame, schemes,
-                          profile: str, timings: dict, paths: Paths) -> str:
+                          profile: str, timings: dict, n_electrodes: int) -> str:
     lines = [
         "# Reproduction of the published results",
         "",
@@ -170,7 +170,7 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
         "say which scheme its table reports. Each cell: value (2 sigma). 'Within' means the difference lies",
         "inside the combined 2 sigma, sqrt(2sigma_published^2 + 2sigma_ours^2).",
         "",
-        "Absolute MAEs are not comparable one to one: our data set (4,351 electrodes, a Battery Explorer export",
+        f"Absolute MAEs are not comparable one to one: our data set ({n_electrodes:,} electrodes, a Battery Explorer export",
         "from before November 2024) is another release than the paper's. SMAE and the ranking of models are.",
         "",
     ]
@@ -215,7 +215,7 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
 
     lines += ["", "## The run that produced this", "",
               f"- Data: `data/mp_batteries.csv` (DVC, `data.dvc`), a Materials Project Battery Explorer export from before",
-              "  November 2024 (release not recorded), 4,351 insertion electrodes.",
+              f"  November 2024 (release not recorded); {n_electrodes:,} insertion electrodes after `prepare`.",
               f"- Profile: {profile} (`params.yaml`).",
               f"- Device(s): {timings['devices']}.",
               "- Software: " + ", ".join(f"{name} {version}" for name, version in timings["versions"].items() if version) + ".",
