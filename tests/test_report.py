@@ -34,7 +34,7 @@ def synthetic(tmp_path):
     paths = report_stage.Paths(
         electrodes=tmp_path / "prepared/electrodes.csv", prepare_summary=tmp_path / "prepared/summary.json",
         featurize_timings=tmp_path / "features/timings.json", clusters=tmp_path / "clusters/clusters.csv",
-        cluster_metrics=tmp_path / "clusters/metrics.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap",
+        cluster_metrics=tmp_path / "clusters/metrics.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap", models=tmp_path / "models",
         published=report_stage.Paths().published.resolve(), paper=tmp_path / "paper", timings=tmp_path / "timings.json")
     paths.electrodes.parent.mkdir(parents=True)
     electrodes.to_csv(paths.electrodes, index=False)
@@ -75,6 +75,7 @@ def synthetic(tmp_path):
             pd.DataFrame({"fraction": [0.5, 1.0], "n_train": [30, 60], "mae": [2.0, 1.0], "mae_2sigma": [0.2, 0.1]}
                          ).to_csv(curve / "summary.csv", index=False)
             _write_json(curve / "run.json", run)
+            _write_json(paths.models / model / target / "run.json", {**run, "fits": 1})
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
                                       "profile": "quick", "profiles": {"quick": {}}}))
@@ -103,7 +104,8 @@ def test_report_writes_every_listed_file(synthetic):
     assert "profile **quick**" in reproduction
     results = pd.read_csv(tables / "results_stratified5.csv")
     assert list(results["Model"]) == ["Control", "RF@Magpie", "MODNet", "CrabNet"]
-    assert json.loads(paths.timings.read_text())["cv.crabnet.fits"] == 30
+    timings = json.loads(paths.timings.read_text())
+    assert timings["cv.crabnet.fits"] == 30 and timings["train.crabnet.fits"] == 3
 
 
 def test_every_file_in_paper_is_in_the_index(synthetic):

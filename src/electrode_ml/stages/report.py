@@ -40,6 +40,7 @@ class Paths:
     cluster_metrics: Path = Path("results/clusters/metrics.json")
     cv: Path = Path("results/cv")
     bootstrap: Path = Path("results/bootstrap")
+    models: Path = Path("results/models")
     published: Path = Path("reference/published_table.csv")
     paper: Path = Path("paper")
     timings: Path = Path("results/timings.json")
@@ -145,6 +146,7 @@ def collect_timings(paths: Paths, models, targets, schemes) -> dict:
             for scheme in schemes:
                 runs.setdefault(("cv", model), []).append(paths.cv / model / target / scheme / "run.json")
             runs.setdefault(("bootstrap", model), []).append(paths.bootstrap / model / target / "run.json")
+            runs.setdefault(("train", model), []).append(paths.models / model / target / "run.json")
     devices = set()
     for (stage, model), files in runs.items():
         records = [json.loads(path.read_text()) for path in files]
