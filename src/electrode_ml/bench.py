@@ -3,8 +3,8 @@ on this machine, compare with the last recorded run on the same device, record t
 
 Writes results/bench.json, keeps one record per device in benchmarks/<device>.json (committed),
 and renders paper/PERFORMANCE.md from all records, so CPU and GPU figures stand side by side.
-Sections whose libraries are missing are skipped (the GPU image has no TensorFlow or matminer:
-there only the CrabNet sections run). Needs the outputs of `prepare` (and of `featurize` and
+Sections whose libraries are missing are skipped (the GPU machine lent through the device tool
+has no TensorFlow or matminer: there only the CrabNet sections run). Needs the outputs of `prepare` (and of `featurize` and
 `cluster` for those sections).
 """
 from __future__ import annotations
@@ -112,8 +112,9 @@ def render_performance(records_dir: Path) -> str:
     lines = ["# Performance", "",
              "Measured by `make bench` (`electrode-ml bench`), one record per device in `benchmarks/`. Fits use a",
              "stratified-fold-sized training set (80% of the electrodes) of the gravimetric capacity. CrabNet's",
-             "defaults are 300 epochs: a full default fit costs about 300 / (epochs per second) seconds.",
-             "Empty cells: not measured on that device (the GPU image has no TensorFlow or matminer).", "",
+             "defaults are 300 epochs: 300 / (epochs per second) is a lower bound for a full default fit, since",
+             "its weight-averaging phase adds a validation pass to most epochs.",
+             "Empty cells: not measured on that device (the lent GPU machine has no TensorFlow or matminer).", "",
              "| Measurement | " + " | ".join(record["device"] for record in records) + " |",
              "|---|" + "---|" * len(records)]
     for key in keys:
