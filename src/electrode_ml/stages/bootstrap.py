@@ -7,7 +7,6 @@ summary.csv (mean and 2 sigma per fraction; a DVC plot), metrics.json, run.json.
 """
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,9 @@ from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, active_profile, load_section, model_hyperparameters
+from electrode_ml.params import ParameterError, active_profile, load_section, model_hyperparameters
 from electrode_ml.provenance import run_record
+from electrode_ml.stages import cell_parser
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 
@@ -68,12 +68,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="electrode-ml bootstrap", description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
-    parser.add_argument("--features", type=Path, default=Path("results/features"))
+    parser = cell_parser("bootstrap", __doc__)
     parser.add_argument("--folds", type=Path, default=Path("results/folds/stratified5.csv"))
     parser.add_argument("--out", type=Path, default=None, help="default: results/bootstrap/<model>/<target>")
     args = parser.parse_args(argv)

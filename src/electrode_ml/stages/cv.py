@@ -7,7 +7,6 @@ metrics.json (flat: `crabnet.voltage.loco.smae` ...) and run.json (profile, devi
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import MODEL_CLASSES, make_model
-from electrode_ml.params import DEFAULT_PARAMS, active_profile, model_hyperparameters
+from electrode_ml.params import active_profile, model_hyperparameters
 from electrode_ml.provenance import run_record
+from electrode_ml.stages import cell_parser
 from electrode_ml.validation import cross_validate, mae_by_group, per_fold_metrics, summarize
 
 SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
@@ -60,13 +60,8 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="electrode-ml cv", description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--target", required=True)
+    parser = cell_parser("cv", __doc__)
     parser.add_argument("--scheme", required=True)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
-    parser.add_argument("--features", type=Path, default=Path("results/features"))
     parser.add_argument("--folds", type=Path, default=Path("results/folds"))
     parser.add_argument("--out", type=Path, default=None, help="default: results/cv/<model>/<target>/<scheme>")
     args = parser.parse_args(argv)

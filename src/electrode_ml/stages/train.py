@@ -4,7 +4,6 @@ Output: results/models/<model>/<target>/model.joblib and run.json.
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import DEFAULT_PARAMS, active_profile, model_hyperparameters
+from electrode_ml.params import active_profile, model_hyperparameters
 from electrode_ml.provenance import run_record
+from electrode_ml.stages import cell_parser
 
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
@@ -35,12 +35,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="electrode-ml train", description=__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
-    parser.add_argument("--features", type=Path, default=Path("results/features"))
+    parser = cell_parser("train", __doc__)
     parser.add_argument("--out", type=Path, default=None, help="default: results/models/<model>/<target>")
     args = parser.parse_args(argv)
     out = args.out or Path("results/models") / args.model / args.target
