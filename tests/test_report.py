@@ -96,7 +96,7 @@ def test_report_writes_every_listed_file(synthetic):
     for stem in ("parity_stratified5", "parity_loco", "smae_stratified5", "smae_loco", "per_ion_stratified5",
                  "per_ion_loco", "learning_curves", "loco_per_cluster"):
         for suffix in (".png", ".pdf"):
-            assert (paths.paper / "figures" / "results" / f"{stem}{suffix}").stat().st_size > 5_000
+            assert (paths.paper / "figures" / "evaluation" / f"{stem}{suffix}").stat().st_size > 5_000
     reproduction = (paths.paper / "REPRODUCTION.md").read_text()
     assert "36 published cells compared" in reproduction
     assert reproduction.count("| CrabNet |") == 9

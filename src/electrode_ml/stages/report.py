@@ -1,7 +1,7 @@
 """Stage `report`: every table and figure of the paper from the pipeline's outputs, and the
 side-by-side comparison with the published table.
 
-Writes paper/tables/ (Markdown, LaTeX, CSV), paper/figures/results/, paper/REPRODUCTION.md,
+Writes paper/tables/ (Markdown, LaTeX, CSV), paper/figures/evaluation/, paper/REPRODUCTION.md,
 paper/README.md (the index) and results/timings.json. Committed to git, so readers see results
 without running anything.
 """
@@ -67,7 +67,7 @@ def run(params_path: Path, paths: Paths) -> dict:
     prepare_summary = json.loads(paths.prepare_summary.read_text())
     clusters = pd.read_csv(paths.clusters)
     cv_metrics = tables.load_cv_metrics(paths.cv, models, targets, schemes)
-    table_dir, figure_dir = paths.paper / "tables", paths.paper / "figures" / "results"
+    table_dir, figure_dir = paths.paper / "tables", paths.paper / "figures" / "evaluation"
     index = Index(paths.paper)
     model_params = "profile, profiles.<profile>.<model>, seed"
 
