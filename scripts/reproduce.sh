@@ -18,7 +18,10 @@ esac
 echo "make reproduce: profile '$profile' ($why); override with make reproduce PROFILE=paper|quick"
 [ "${1:-}" = "--choose-only" ] && exit 0
 make --no-print-directory install data
+# The whole params.yaml, by name, before DVC expands the matrix (a misspelt model would surface
+# as a missing file deep inside a stage).
+electrode-ml check-params --profile "$profile"
 dvc exp run -S "profile=$profile"
 echo
 echo "make reproduce: done (profile '$profile'). The report: paper/README.md (index) and paper/REPRODUCTION.md;"
-echo "metrics: dvc metrics show; experiments: dvc exp show --md"
+echo "metrics: dvc metrics show; experiments: dvc exp show --md; the same as the committed results? make verify"

@@ -38,7 +38,7 @@ def test_model_fits_predicts_and_beats_the_control(name, model_inputs_sample):
         assert mae(test[TARGET], predictions) < mae(test[TARGET], control)
 
 
-@pytest.mark.parametrize("name", ["control", "rf_magpie", "modnet"])
+@pytest.mark.parametrize("name", ["rf_magpie", "modnet"])  # the control has no randomness to fix
 def test_same_seed_same_predictions_on_cpu(name, model_inputs_sample):
     train, test = _split(model_inputs_sample)
     first = make_model(name, **SMALL[name], random_state=7).fit(train, train[TARGET]).predict(test)

@@ -1,7 +1,6 @@
 """The report stage on a small synthetic results set made here: every file, the tolerance rule, the index."""
 import json
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -34,17 +33,19 @@ def synthetic(tmp_path):
     paths = report_stage.Paths(
         electrodes=tmp_path / "prepared/electrodes.csv", prepare_summary=tmp_path / "prepared/summary.json",
         featurize_timings=tmp_path / "features/timings.json", clusters=tmp_path / "clusters/clusters.csv",
-        cluster_metrics=tmp_path / "clusters/metrics.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap", models=tmp_path / "models",
+        cluster_timings=tmp_path / "clusters/timings.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap",
+        repeated_cv=tmp_path / "repeated_cv", models=tmp_path / "models",
         published=report_stage.Paths().published.resolve(), paper=tmp_path / "paper", timings=tmp_path / "timings.json")
     paths.electrodes.parent.mkdir(parents=True)
     electrodes.to_csv(paths.electrodes, index=False)
     _write_json(paths.prepare_summary, {"rows_dropped": 0})
-    _write_json(paths.featurize_timings, {"magpie_seconds": 1.0, "modnet_seconds": 2.0})
-    _write_json(paths.cluster_metrics, {"tsne_seconds": 1.0, "umap_seconds": 1.0, "representative_seconds": 0.1})
+    timing = {"seconds": 1.0, "device": "cpu: test", "python": "3.11", "finished_at": "2026-01-01T00:00:00+00:00"}
+    _write_json(paths.featurize_timings, {**timing, "magpie_seconds": 1.0, "modnet_seconds": 2.0})
+    _write_json(paths.cluster_timings, {**timing, "tsne_seconds": 1.0})
     paths.clusters.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"cluster": [-1, 0, 1], "size": [10, 50, 30], "representative": ["", "LiCoO2", "Li2CoO2"]}).to_csv(
         paths.clusters, index=False)
-    run = {"device": "cpu: test", "seconds": 1.0, "fits": 5, "profile": "quick", "versions": {"torch": "2.13.0"}}
+    run = {"fits": 5, "profile": "quick", "versions": {"torch": "2.13.0"}}
     folds_of = {"stratified5": np.arange(n) % 5, "loco": np.array([0] * 50 + [1] * 30 + [2] * 10)}
     for model_number, model in enumerate(MODELS):
         for target, column in zip(TARGETS, ["capacity_grav_mAh_g", "capacity_vol_mAh_cm3", "voltage_avg_V"]):
@@ -70,14 +71,25 @@ def synthetic(tmp_path):
                     f"{prefix}.mae": smae * 80, f"{prefix}.mae_2sigma": 10.0, f"{prefix}.smae": smae,
                     f"{prefix}.smae_2sigma": 0.1, f"{prefix}.r2": 1 - smae, f"{prefix}.r2_2sigma": 0.2})
                 _write_json(cell / "run.json", run)
+                _write_json(cell / "timings.json", timing)
             curve = paths.bootstrap / model / target
             curve.mkdir(parents=True)
             pd.DataFrame({"fraction": [0.5, 1.0], "n_train": [30, 60], "mae": [2.0, 1.0], "mae_2sigma": [0.2, 0.1]}
                          ).to_csv(curve / "summary.csv", index=False)
             _write_json(curve / "run.json", run)
+            _write_json(curve / "timings.json", timing)
             _write_json(paths.models / model / target / "run.json", {**run, "fits": 1})
+            _write_json(paths.models / model / target / "timings.json", timing)
+    for model in ("control", "rf_magpie"):
+        for target in TARGETS:
+            prefix = f"{model}.{target}.stratified5_repeated"
+            _write_json(paths.repeated_cv / model / target / "metrics.json", {
+                f"{prefix}.smae": 0.5, f"{prefix}.smae_2sigma_over_draws": 0.04, f"{prefix}.mae": 40.0,
+                f"{prefix}.mae_2sigma_over_draws": 3.0, f"{prefix}.r2": 0.6, f"{prefix}.draws": 5, f"{prefix}.smae_range": 0.05})
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
+    params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05},
+                                      "repeated_cv": {"models": ["control", "rf_magpie"]},
+                                      "models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
                                       "profile": "quick", "profiles": {"quick": {}}}))
     return params, paths
 
@@ -99,8 +111,16 @@ def test_report_writes_every_listed_file(synthetic):
             assert (paths.paper / "figures" / "evaluation" / f"{stem}{suffix}").stat().st_size > 5_000
     reproduction = (paths.paper / "REPRODUCTION.md").read_text()
     assert "36 published cells compared" in reproduction
-    assert reproduction.count("| CrabNet |") == 9
-    assert "Control, Grav. capacity (mAh/g): SMAE 2-sigma printed 0.663" in reproduction
+    assert reproduction.split("## Agreement")[0].count("| CrabNet |") == 9
+    assert "Control, Grav. capacity (mAh/g): SMAE 2 sigma printed 0.663" in reproduction
+    assert "MODNet, Voltage (V): SMAE printed 0.489, but MAE 1.129 / control MAE 2.292 = 0.4926" in reproduction
+    for section in ("Agreement as a test that can fail", "Which model is best", "each cluster equal, or each electrode",
+                    "Fold-choice noise"):
+        assert section in reproduction
+    equivalence = pd.read_csv(tables / "equivalence.csv")
+    assert len(equivalence) == 2 * 9 and set(equivalence["verdict"]) <= {"equivalent", "different", "undecided"}
+    assert "device" not in reproduction.lower() or "timings.md" in reproduction
+    assert "cpu: test" in (paths.paper / "timings.md").read_text()
     assert "profile **quick**" in reproduction
     results = pd.read_csv(tables / "results_stratified5.csv")
     assert list(results["Model"]) == ["Control", "RF@Magpie", "MODNet", "CrabNet"]

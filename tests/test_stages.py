@@ -7,6 +7,7 @@ import sys
 import pandas as pd
 import pytest
 import yaml
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from electrode_ml.data import PREPARED_COLUMNS
 
@@ -50,8 +51,9 @@ def test_prepare_featurize_cluster_on_real_sample(workspace, raw_sample):
         assert table.shape[1] == width
     # Magpie has data for every element of the set: a NaN would mean a broken join.
     assert not magpie.isna().any().any()
-    timings = json.loads((workspace / "results/features/timings.json").read_text())
-    assert timings["modnet_features"] == 285
+    metrics = json.loads((workspace / "results/features/metrics.json").read_text())
+    assert metrics["modnet.features"] == 285 and metrics["magpie.nan_cells"] == 0
+    assert "seconds" in json.loads((workspace / "results/features/timings.json").read_text())
 
     clustered = _electrode_ml("cluster", cwd=workspace)
     assert clustered.returncode == 0, clustered.stderr
@@ -129,6 +131,13 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
     predictions = pd.read_csv(cell / "predictions.csv")
     assert sorted(predictions["battery_id"]) == sorted(electrodes["battery_id"])
     assert json.loads((cell / "run.json").read_text())["profile"] == "quick"
+    # Results are byte-stable across reruns; only timings.json (seconds, device, clock) may change.
+    results = ("predictions.csv", "folds.csv", "by_ion.csv", "metrics.json", "run.json")
+    first = {name: (cell / name).read_bytes() for name in results}
+    assert "seconds" in json.loads((cell / "timings.json").read_text())
+    result = _electrode_ml("cv", "--model", "rf_magpie", "--target", "voltage", "--scheme", "stratified5", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    assert {name: (cell / name).read_bytes() for name in results} == first
     assert set(pd.read_csv(cell / "by_ion.csv")["working_ion"]) == set(electrodes["working_ion"])
 
     result = _electrode_ml("bootstrap", "--model", "rf_magpie", "--target", "grav_capacity", cwd=workspace)
@@ -153,6 +162,66 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
     assert screened["rf_magpie_voltage_V"].nunique() == 3
 
     for formula, ion, message in (("Li(FePO4", "Li", "unparseable"), ("NaMnO2", "Li", "holds no Li"),
-                                  ("LiFePO4", "Xx", "working ion 'Xx'")):
+                                  ("LiFePO4", "Xx", "working ion 'Xx'"),
+                                  # Og has no Magpie data: the forest would answer from nothing.
+                                  ("LiOg2", "Li", "RF@Magpie reads 132 feature(s) that are undefined")):
         result = _electrode_ml("predict", formula, "--ion", ion, cwd=workspace)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
+
+    # Spaces are stripped as `prepare` strips them; the models not trained are named, with the command.
+    result = _electrode_ml("predict", " LiFePO4 ", "--ion", " Li", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    assert "not trained, so not predicted" in result.stderr and "train@modnet-voltage" in result.stderr
+    for name, content, message in (("empty.csv", "", "empty.csv: empty file"),
+                                   ("header.csv", "composition,working_ion\n", "header.csv: a header and no rows"),
+                                   ("binary.csv", "\x00\x01\x02", "binary.csv")):
+        (workspace / name).write_text(content)
+        result = _electrode_ml("predict", "--csv", name, cwd=workspace)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+class RidgeMagpie(RegressorMixin, BaseEstimator):
+    """A fifth model, defined here: ridge regression on the Magpie features."""
+
+    input_sets = ("magpie",)
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.columns_ = [column for column in X.columns if column.startswith("magpie|")]
+        self.pipeline_ = make_pipeline(StandardScaler(), Ridge(alpha=self.alpha)).fit(X[self.columns_], y)
+        return self
+
+    def predict(self, X):
+        return self.pipeline_.predict(X[self.columns_])
+
+
+def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(magpie_workspace, monkeypatch):
+    """README "Adding a model or a target": the registry, a params block, the class; nothing else."""
+    from electrode_ml import models
+    from electrode_ml.stages import cv
+
+    workspace = magpie_workspace
+    monkeypatch.setattr(models, "MODEL_CLASSES", dict(models.MODEL_CLASSES))
+    monkeypatch.setattr(models, "DISPLAY_NAMES", dict(models.DISPLAY_NAMES))
+    monkeypatch.setattr(cv, "MODEL_CLASSES", models.MODEL_CLASSES)
+    models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie")                      # the registry line
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["profiles"]["quick"]["ridge_magpie"] = {"alpha": 3.0}                         # the params block
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+
+    out = workspace / "results/cv/ridge_magpie/voltage/stratified5"
+    metrics = cv.run_cell("ridge_magpie", "voltage", "stratified5", workspace / "params.yaml",
+                          workspace / "results/prepared/electrodes.csv", workspace / "results/features",
+                          workspace / "results/folds", out)
+    assert metrics["ridge_magpie.voltage.stratified5.folds"] == 5
+    assert 0 < metrics["ridge_magpie.voltage.stratified5.smae"] < 1.5
+    assert json.loads((out / "run.json").read_text())["hyperparameters"]["alpha"] == 3.0
+    assert len(pd.read_csv(out / "predictions.csv")) == len(pd.read_csv(workspace / "results/prepared/electrodes.csv"))
+    with pytest.raises(ValueError, match="registered already"):
+        models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie")

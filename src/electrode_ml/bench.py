@@ -3,8 +3,8 @@ on this machine, compare with the last recorded run on the same device, record t
 
 Writes results/bench.json, keeps one record per device in benchmarks/<device>.json (committed),
 and renders paper/PERFORMANCE.md from all records, so CPU and GPU figures stand side by side.
-Sections whose libraries are missing are skipped (the GPU machine lent through the device tool
-has no TensorFlow or matminer: there only the CrabNet sections run). Needs the outputs of `prepare` (and of `featurize` and
+Sections whose libraries are missing are skipped (on a CUDA machine without TensorFlow or
+matminer only the CrabNet sections run). Needs the outputs of `prepare` (and of `featurize` and
 `cluster` for those sections).
 """
 from __future__ import annotations
@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from electrode_ml import paths
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.provenance import device_description, library_versions
 
-ELECTRODES = Path("results/prepared/electrodes.csv")
-FEATURES = Path("results/features")
+ELECTRODES = paths.ELECTRODES
+FEATURES = paths.FEATURES
 RECORDS = Path("benchmarks")
 
 
@@ -45,13 +46,26 @@ def bench_featurize(electrodes: pd.DataFrame) -> dict:
     return timings
 
 
-def bench_cluster() -> dict:
-    from electrode_ml.clustering import elmd_distances, embed_tsne, embed_umap, scale_features
+def _cluster_inputs():
+    from electrode_ml.params import load_section
+    from electrode_ml.stages.cluster import ClusterParams
 
     electrodes = pd.read_csv(ELECTRODES)
-    features = pd.read_parquet(FEATURES / "modnet.parquet").loc[electrodes["battery_id"]]
-    unique = features.groupby(electrodes["composition"].to_numpy()).first()
-    scaled = scale_features(unique).to_numpy()
+    features = pd.read_parquet(paths.feature_table("modnet")).loc[electrodes["battery_id"]]
+    unique = features.groupby(electrodes["composition"].to_numpy(), sort=True).first()
+    return unique, load_section("cluster", ClusterParams)
+
+
+def bench_cluster() -> dict:
+    from electrode_ml.clustering import (
+        elmd_distances,
+        embed_tsne,
+        embed_umap,
+        scale_features,
+    )
+
+    unique, params = _cluster_inputs()
+    scaled = scale_features(unique, params.feature_decimals).to_numpy()
     timings = {}
     for name, step in (("tsne", lambda: embed_tsne(scaled, 30, 42)), ("umap", lambda: embed_umap(scaled, 15, 0.1, 42)),
                        ("elmd_2000x2000", lambda: elmd_distances(list(unique.index[:2000])))):
@@ -61,14 +75,30 @@ def bench_cluster() -> dict:
     return timings
 
 
+def bench_cluster_stability() -> dict:
+    """The full-data check of issue 'last-bit noise': perturb every feature by up to 1e-9 of its
+    value, redo the map and DBSCAN with params.yaml's settings, and compare the labels."""
+    from electrode_ml.clustering import dbscan_labels, embed_tsne, scale_features
+
+    unique, params = _cluster_inputs()
+    noise = np.random.default_rng(0).uniform(-1e-9, 1e-9, size=unique.shape)
+    scaled = scale_features(unique, params.feature_decimals)
+    perturbed = scale_features(unique * (1 + noise), params.feature_decimals)
+    labels = [dbscan_labels(embed_tsne(table.to_numpy(), params.perplexity, params.tsne_seed), params.eps,
+                            params.min_samples) for table in (scaled, perturbed)]
+    return {"cluster_stability.rounded_values_changed": int((scaled.to_numpy() != perturbed.to_numpy()).sum()),
+            "cluster_stability.labels_changed": int((labels[0] != labels[1]).sum())}
+
+
 def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
     from electrode_ml.inputs import load_model_inputs
     from electrode_ml.models import make_model
 
     model = make_model(model_name, **hyperparameters)
-    X = _training_fold(load_model_inputs(ELECTRODES, FEATURES, model.input_sets))
+    X, targets = load_model_inputs(ELECTRODES, FEATURES, model.input_sets)
+    X = _training_fold(X)
     start = time.perf_counter()
-    fitted = model.fit(X, X["capacity_grav_mAh_g"])
+    fitted = model.fit(X, targets.loc[X.index, "capacity_grav_mAh_g"])
     seconds = time.perf_counter() - start
     record = {f"fit.{label}.seconds": round(seconds, 2), f"fit.{label}.rows": len(X)}
     if model_name == "crabnet":
@@ -85,6 +115,7 @@ def sections(crabnet_default_epochs: int) -> dict:
     return {
         "featurize": lambda electrodes: bench_featurize(electrodes),
         "cluster": lambda electrodes: bench_cluster(),
+        "cluster_stability": lambda electrodes: bench_cluster_stability(),
         "rf_magpie": lambda electrodes: bench_fits("rf_magpie", profile_block("quick", "rf_magpie"), "rf_magpie"),
         "modnet": lambda electrodes: bench_fits("modnet", profile_block("quick", "modnet"), "modnet"),
         "crabnet_default": lambda electrodes: bench_fits(
@@ -114,7 +145,7 @@ def render_performance(records_dir: Path) -> str:
              "stratified-fold-sized training set (80% of the electrodes) of the gravimetric capacity. CrabNet's",
              "defaults are 300 epochs: 300 / (epochs per second) is a lower bound for a full default fit, since",
              "its weight-averaging phase adds a validation pass to most epochs.",
-             "Empty cells: not measured on that device (the lent GPU machine has no TensorFlow or matminer).", "",
+             "Empty cells: not measured on that device (a CUDA machine without TensorFlow or matminer).", "",
              "| Measurement | " + " | ".join(record["device"] for record in records) + " |",
              "|---|" + "---|" * len(records)]
     for key in keys:

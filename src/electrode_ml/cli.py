@@ -10,23 +10,35 @@ import os
 import sys
 import warnings
 
+from electrode_ml.errors import ElectrodeMLError
+
 COMMANDS = {
     "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
     "featurize": ("electrode_ml.stages.featurize", "Magpie and MODNet features (DVC stage)"),
     "cluster": ("electrode_ml.stages.cluster", "t-SNE/UMAP maps, DBSCAN clusters, ElMD representatives (DVC stage)"),
     "folds": ("electrode_ml.stages.folds", "stratified group 5-fold assignments (DVC stage)"),
     "cv": ("electrode_ml.stages.cv", "one model x target x scheme cross-validation cell (DVC stage)"),
+    "repeated_cv": ("electrode_ml.stages.repeated_cv", "one model x target on repeated draws of the stratified folds (DVC stage)"),
     "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
+    "check-params": ("electrode_ml.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
+    "compare": ("electrode_ml.compare", "changed params and SMAE per cell, one column per DVC experiment"),
+    "verify": ("electrode_ml.verify", "compare this run's outputs and metrics with the committed ones"),
     "bench": ("electrode_ml.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 
 
+def version() -> str:
+    from importlib import metadata
+
+    return metadata.version("electrode-ml")
+
+
 def _usage() -> str:
-    lines = ["usage: electrode-ml <command> [options]", "", "commands:"]
+    lines = [f"usage: electrode-ml <command> [options]   (electrode-ml {version()})", "", "commands:"]
     lines += [f"  {name:<12} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -35,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
+        return
+    if argv[0] == "--version":
+        print(f"electrode-ml {version()}")
         return
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
@@ -47,12 +62,16 @@ def main(argv: list[str] | None = None) -> None:
     module = importlib.import_module(COMMANDS[name][0])
     try:
         module.main(rest)
-    except (ValueError, FileNotFoundError) as error:
-        # Input errors (bad data, bad parameter, missing file) are for the user, not a traceback;
-        # ELECTRODE_ML_TRACEBACK=1 shows it when the error comes from deeper down.
+    except ElectrodeMLError as error:
+        # Bad data, a bad parameter, a missing file: the message names it, a traceback would bury
+        # it. Every other exception is a bug and keeps its traceback.
         if os.environ.get("ELECTRODE_ML_TRACEBACK"):
             raise
         sys.exit(f"electrode-ml {name}: {error}\n(set ELECTRODE_ML_TRACEBACK=1 for the traceback)")
+    except KeyboardInterrupt:
+        # Outputs are written atomically at the end of each command: nothing half-written stays.
+        print(f"electrode-ml {name}: interrupted; no output of this run was written", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

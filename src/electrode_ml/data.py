@@ -7,11 +7,14 @@ and the targets below, units in the names).
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from electrode_ml.errors import ElectrodeMLError, MissingInputError
 
 RAW_COLUMNS = (
     "Battery ID", "Battery Formula", "Working Ion", "Formula Charge", "Formula Discharge",
@@ -22,35 +25,62 @@ RAW_COLUMNS = (
 )
 COMPOSITION_COLUMNS = ("Formula Discharge", "Formula Charge")
 
-# Prepared name -> Battery Explorer title. Units: mAh/g, mAh/cm3, V.
-TARGETS = {
-    "capacity_grav_mAh_g": "Gravimetric Capacity",
-    "capacity_vol_mAh_cm3": "Volumetric Capacity",
-    "voltage_avg_V": "Average Voltage",
-}
-CAPACITY_TARGETS = ("capacity_grav_mAh_g", "capacity_vol_mAh_cm3")
-# Short names for stage cells and metric keys (`crabnet.voltage.loco.smae`) -> prepared column.
-TARGET_KEYS = {"grav_capacity": "capacity_grav_mAh_g", "vol_capacity": "capacity_vol_mAh_cm3", "voltage": "voltage_avg_V"}
+@dataclass(frozen=True)
+class Target:
+    """One property the models predict: every fact about it, in one place."""
+
+    key: str  # cell and metric names: `cv@crabnet-voltage-loco`, `crabnet.voltage.loco.smae`
+    column: str  # the prepared table's column, unit in the name
+    raw_column: str  # the Battery Explorer's title
+    title: str  # for tables and figures, with its unit
+    unit: str
+    published_name: str  # the published table's name (reference/published_table.csv)
+    mae_digits: int  # decimals of an MAE in the tables (SMAE and R2 always 3)
+    positive: bool  # must be > 0 (a capacity cannot be zero or negative)
+    plausible: tuple[float, float]  # default closed range of plausible values (prepare.plausible_ranges)
+
+
+# Plausible ranges: Li metal, the densest practical anode, holds 3,860 mAh/g and 2,062 mAh/cm3,
+# so 5,000 and 10,000 leave room without admitting typos. Voltage: the Materials Project itself
+# holds averages from -7.75 V to 54.6 V (8 electrodes above 10 V, which no electrolyte could
+# sustain); the range admits its data and refuses what cannot be a voltage at all.
+TARGET_REGISTRY = {target.key: target for target in (
+    Target("grav_capacity", "capacity_grav_mAh_g", "Gravimetric Capacity", "Grav. capacity (mAh/g)", "mAh/g",
+           "gravimetric_capacity", 1, True, (0.0, 5000.0)),
+    Target("vol_capacity", "capacity_vol_mAh_cm3", "Volumetric Capacity", "Vol. capacity (mAh/cm3)", "mAh/cm3",
+           "volumetric_capacity", 1, True, (0.0, 10000.0)),
+    Target("voltage", "voltage_avg_V", "Average Voltage", "Voltage (V)", "V", "average_voltage", 3, False,
+           (-60.0, 60.0)),
+)}
+# Views of the registry that the code reads most.
+TARGETS = {target.column: target.raw_column for target in TARGET_REGISTRY.values()}  # prepared column -> raw title
+TARGET_KEYS = {target.key: target.column for target in TARGET_REGISTRY.values()}  # key -> prepared column
+PLAUSIBLE_RANGES = {target.key: target.plausible for target in TARGET_REGISTRY.values()}
+TARGET_BY_COLUMN = {target.column: target for target in TARGET_REGISTRY.values()}
 
 # The working ions of the Materials Project insertion-electrode database.
 WORKING_IONS = ("Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn", "Al", "Y")
 
 # Why a row can be set aside (the `reason` column of the rejected file, `dropped_*` in the summary).
 REJECT_REASONS = (
-    "empty_battery_id", "duplicate_battery_id", "unknown_working_ion", "bad_formula",
-    "target_not_a_number", "target_missing", "capacity_not_positive", "outlier",
+    "empty_battery_id", "duplicate_battery_id", "control_character", "unknown_working_ion", "bad_formula",
+    "target_not_a_number", "target_missing", "capacity_not_positive", "implausible_target", "outlier",
 )
+
+# Control characters (NUL, escape, ...) cannot belong in a formula or an id: pandas' fast parser
+# even cuts a cell at a NUL, turning LiCo\x00O2 into another valid formula, LiCo.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 REJECTED_COLUMNS = ("line", "battery_id", "column", "value", "reason", "detail")
 
 PREPARED_COLUMNS = ("battery_id", "composition", "working_ion", "group", *TARGETS)
 
 
-class DataValidationError(ValueError):
+class DataValidationError(ElectrodeMLError, ValueError):
     """The input data cannot be used as it is; the message names the rows, columns and reasons."""
 
 
-class FormulaError(ValueError):
+class FormulaError(ElectrodeMLError, ValueError):
     """A formula that pymatgen cannot read as a composition of real elements."""
 
 
@@ -68,14 +98,23 @@ class BadCell:
 
 
 def load_raw(path: str | Path) -> pd.DataFrame:
-    """Read a Battery Explorer CSV as text, so that no cell is silently coerced."""
+    """Read a Battery Explorer CSV as text, so that no cell is silently coerced.
+
+    pandas' Python parser keeps every character of a cell (its C parser cuts at a NUL byte), so
+    that `find_bad_cells` sees what the file really holds.
+    """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: run `dvc pull` (or `electrode-ml download`)")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raise MissingInputError(f"{path} does not exist: run `dvc pull` (or `electrode-ml download`)")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, engine="python")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataValidationError(f"{path}: not a readable CSV file ({type(error).__name__}: {error})") from None
     missing = [column for column in RAW_COLUMNS if column not in raw.columns]
     if missing:
         raise DataValidationError(f"{path}: missing column(s) {missing}; expected all of {list(RAW_COLUMNS)}")
+    if raw.empty:
+        raise DataValidationError(f"{path}: a header and no rows: there is nothing to prepare")
     return raw
 
 
@@ -100,8 +139,14 @@ def parse_composition(formula: str):
     return composition
 
 
-def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
-    """Every reason a row cannot be used, one entry per bad cell."""
+def find_bad_cells(raw: pd.DataFrame, composition_column: str,
+                   plausible_ranges: dict[str, tuple[float, float]] | None = None) -> list[BadCell]:
+    """Every reason a row cannot be used, one entry per bad cell.
+
+    `plausible_ranges` maps a target key (`grav_capacity` ...) to the closed range its values
+    must lie in (default `PLAUSIBLE_RANGES`).
+    """
+    plausible_ranges = PLAUSIBLE_RANGES if plausible_ranges is None else plausible_ranges
     bad: list[BadCell] = []
     seen_ids: set[str] = set()
     compositions: dict[str, str | None] = {}
@@ -111,6 +156,13 @@ def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
 
         def flag(column: str, value: str, reason: str, detail: str) -> None:
             bad.append(BadCell(line, battery_id, column, value, reason, detail))
+
+        control = [column for column in (*RAW_COLUMNS[:5], *TARGETS.values()) if CONTROL_CHARACTERS.search(row[column])]
+        for column in control:
+            flag(column, row[column], "control_character", "control character (NUL, escape ...) in the cell")
+        if control:
+            seen_ids.add(battery_id)
+            continue
 
         if not row["Battery ID"].strip():
             flag("Battery ID", "", "empty_battery_id", "empty Battery ID")
@@ -139,8 +191,13 @@ def find_bad_cells(raw: pd.DataFrame, composition_column: str) -> list[BadCell]:
                 flag(column, value, "target_not_a_number", "target is not a number")
             elif math.isnan(number) or math.isinf(number):
                 flag(column, value, "target_missing", "target is NaN, empty or infinite")
-            elif name in CAPACITY_TARGETS and number <= 0:
+            elif TARGET_BY_COLUMN[name].positive and number <= 0:
                 flag(column, value, "capacity_not_positive", "capacity must be positive")
+            elif not plausible_ranges[TARGET_BY_COLUMN[name].key][0] <= number <= plausible_ranges[TARGET_BY_COLUMN[name].key][1]:
+                key = TARGET_BY_COLUMN[name].key
+                low, high = plausible_ranges[key]
+                flag(column, value, "implausible_target",
+                     f"outside the plausible range [{low:g}, {high:g}] (prepare.plausible_ranges.{key})")
     return bad
 
 
@@ -178,6 +235,7 @@ def prepare_electrodes(
     composition_column: str = "Formula Discharge",
     outlier_sigma: float | None = None,
     on_bad_row: str = "error",
+    plausible_ranges: dict[str, tuple[float, float]] | None = None,
 ) -> PreparedData:
     """Validate the raw table, keep the usable rows and name the rest.
 
@@ -186,16 +244,17 @@ def prepare_electrodes(
     mean +- outlier_sigma standard deviations of that target, computed once on the valid rows.
     """
     if composition_column not in COMPOSITION_COLUMNS:
-        raise ValueError(
+        raise DataValidationError(
             f"prepare.composition_column must be one of {list(COMPOSITION_COLUMNS)}, got {composition_column!r}"
             " ('Battery Formula' is a range such as Li0-1CoO2, not a composition)"
         )
     if on_bad_row not in ON_BAD_ROW:
-        raise ValueError(f"prepare.on_bad_row must be one of {list(ON_BAD_ROW)}, got {on_bad_row!r}")
+        raise DataValidationError(f"prepare.on_bad_row must be one of {list(ON_BAD_ROW)}, got {on_bad_row!r}")
     if outlier_sigma is not None and not (isinstance(outlier_sigma, (int, float)) and outlier_sigma > 0):
-        raise ValueError(f"prepare.outlier_sigma must be a positive number or null, got {outlier_sigma!r}")
+        raise DataValidationError(f"prepare.outlier_sigma must be a positive number or null, got {outlier_sigma!r}")
 
-    bad = find_bad_cells(raw, composition_column)
+    plausible_ranges = check_plausible_ranges(plausible_ranges)
+    bad = find_bad_cells(raw, composition_column, plausible_ranges)
     if bad and on_bad_row == "error":
         rows = {cell.line for cell in bad}
         listing = "\n  ".join(cell.describe() for cell in bad[:20])
@@ -231,8 +290,24 @@ def prepare_electrodes(
         electrodes = electrodes.drop(index=raw.index[outliers["line"].to_numpy(dtype=int) - 2].unique())
 
     electrodes = electrodes.reset_index(drop=True)
+    if electrodes.empty:
+        raise DataValidationError(f"no usable rows: all {len(raw)} were set aside ({rejected['reason'].value_counts().to_dict()})")
     electrodes.insert(3, "group", composition_groups(electrodes["composition"], electrodes["working_ion"]))
     return PreparedData(electrodes, rejected, _summary(raw, electrodes, rejected))
+
+
+def check_plausible_ranges(ranges: dict | None) -> dict[str, tuple[float, float]]:
+    """`PLAUSIBLE_RANGES` with the given targets' ranges replaced; each a [low, high] pair, low <= high."""
+    merged = dict(PLAUSIBLE_RANGES)
+    for key, bounds in (ranges or {}).items():
+        if key not in PLAUSIBLE_RANGES:
+            raise DataValidationError(f"prepare.plausible_ranges.{key}: not a target (known: {', '.join(PLAUSIBLE_RANGES)})")
+        if (not isinstance(bounds, (list, tuple)) or len(bounds) != 2
+                or not all(isinstance(bound, (int, float)) and not isinstance(bound, bool) for bound in bounds)
+                or bounds[0] > bounds[1]):
+            raise DataValidationError(f"prepare.plausible_ranges.{key} = {bounds!r} should be [low, high] with low <= high")
+        merged[key] = (float(bounds[0]), float(bounds[1]))
+    return merged
 
 
 def _summary(raw: pd.DataFrame, electrodes: pd.DataFrame, rejected: pd.DataFrame) -> dict:

@@ -8,18 +8,40 @@ from pathlib import Path
 
 import yaml
 
+from electrode_ml.errors import ElectrodeMLError, MissingInputError
+
 DEFAULT_PARAMS = Path("params.yaml")
+# Every top-level key of params.yaml: a misspelt one (`sed: 7`) must not fall back to a default.
+TOP_LEVEL_KEYS = ("prepare", "featurize", "cluster", "folds", "bootstrap", "repeated_cv", "report", "models", "targets", "schemes", "seed",
+                  "profile", "profiles")
 
 
-class ParameterError(ValueError):
+class ParameterError(ElectrodeMLError, ValueError):
     """A parameter in params.yaml that is unknown, missing or of the wrong type."""
+
+
+def read_params(path: str | Path = DEFAULT_PARAMS) -> dict:
+    """The whole parameter file, refusing top-level keys that are not parameters."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingInputError(f"{path} does not exist")
+    try:
+        with open(path) as handle:
+            params = yaml.safe_load(handle) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ParameterError(f"{path}: not readable as YAML ({error})") from None
+    if not isinstance(params, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameters, found {type(params).__name__}")
+    unknown = sorted(set(params) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        raise ParameterError(f"{path}: {', '.join(map(str, unknown))} is not a parameter (known: {', '.join(TOP_LEVEL_KEYS)})")
+    return params
 
 
 def load_section(section: str, schema: type, path: str | Path = DEFAULT_PARAMS):
     """Build the dataclass `schema` from `section` of the YAML file at `path`."""
     path = Path(path)
-    with open(path) as handle:
-        params = yaml.safe_load(handle) or {}
+    params = read_params(path)
     block = params.get(section)
     if not isinstance(block, dict):
         raise ParameterError(f"{path}: no `{section}:` block")
@@ -65,8 +87,7 @@ def _describe(hint) -> str:
 def active_profile(path: str | Path = DEFAULT_PARAMS) -> tuple[str, dict]:
     """The `profile` named in params.yaml and its block of `profiles`."""
     path = Path(path)
-    with open(path) as handle:
-        params = yaml.safe_load(handle) or {}
+    params = read_params(path)
     name = params.get("profile")
     profiles = params.get("profiles") or {}
     if name not in profiles:
@@ -86,8 +107,7 @@ def model_hyperparameters(model: str, path: str | Path = DEFAULT_PARAMS) -> dict
 def pipeline_matrix(path: str | Path = DEFAULT_PARAMS) -> tuple[list[str], list[str], list[str]]:
     """The `models`, `targets` and `schemes` lists that the cv, bootstrap and train stages run over."""
     path = Path(path)
-    with open(path) as handle:
-        params = yaml.safe_load(handle) or {}
+    params = read_params(path)
     lists = []
     for key in ("models", "targets", "schemes"):
         value = params.get(key)
@@ -99,8 +119,7 @@ def pipeline_matrix(path: str | Path = DEFAULT_PARAMS) -> tuple[list[str], list[
 
 def profile_block(profile: str, model: str, path: str | Path = DEFAULT_PARAMS) -> dict:
     """One model's hyperparameters in a named profile, whichever profile is active."""
-    with open(path) as handle:
-        profiles = (yaml.safe_load(handle) or {}).get("profiles") or {}
+    profiles = read_params(path).get("profiles") or {}
     if model not in profiles.get(profile, {}):
         raise ParameterError(f"{path}: no profiles.{profile}.{model} block")
     return dict(profiles[profile][model])

@@ -4,7 +4,10 @@
     electrode-ml predict --csv candidates.csv --out predictions.csv   # columns: composition, working_ion
 
 The composition is the discharged formula (it contains the working ion), as in training. Every
-model under results/models/<model>/<target>/ (written by the `train` stage) gives its prediction.
+model under results/models/<model>/<target>/ (written by the `train` stage) gives its prediction;
+models not trained are named, with the command that trains them. A model refuses a candidate
+whose features it reads are undefined where they never were in training (an element without
+data, such as Og for Magpie): it would answer from no information at all.
 """
 from __future__ import annotations
 
@@ -13,23 +16,61 @@ import sys
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 
-from electrode_ml.data import TARGET_KEYS, WORKING_IONS, FormulaError, parse_composition
+from electrode_ml import paths
+from electrode_ml.data import (
+    CONTROL_CHARACTERS,
+    TARGET_KEYS,
+    TARGET_REGISTRY,
+    WORKING_IONS,
+    FormulaError,
+    parse_composition,
+)
+from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.features import REPRESENTATIONS
 from electrode_ml.files import write_table
 from electrode_ml.models import DISPLAY_NAMES, MODEL_CLASSES
 
-UNITS = {"grav_capacity": "mAh/g", "vol_capacity": "mAh/cm3", "voltage": "V"}
+
+def prediction_column(model: str, target: str) -> str:
+    """`crabnet_voltage_V`, `rf_magpie_grav_capacity_mAh_g`: unit in the name, no slash."""
+    return f"{model}_{target}_{TARGET_REGISTRY[target].unit.replace('/', '_')}"
 
 
-def check_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
-    """Refuse, naming the row, anything the models cannot take."""
+class PredictionError(ElectrodeMLError):
+    """Candidates the models cannot take; the message names each row."""
+
+
+def read_candidates(path: Path) -> pd.DataFrame:
+    """A candidates CSV as text, refusing unreadable or empty files by name."""
+    if not path.exists():
+        raise MissingInputError(f"{path} does not exist")
+    try:
+        candidates = pd.read_csv(path, dtype=str, keep_default_na=False, engine="python")
+    except pd.errors.EmptyDataError:
+        raise PredictionError(f"{path}: empty file; expected a header `composition,working_ion` and one row per candidate") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise PredictionError(f"{path}: not a readable CSV file ({type(error).__name__}: {error})") from None
+    if candidates.empty:
+        raise PredictionError(f"{path}: a header and no rows: no candidates to predict")
+    return candidates
+
+
+def check_candidates(candidates: pd.DataFrame, source: str = "input") -> pd.DataFrame:
+    """Normalize as `prepare` does (surrounding spaces stripped) and refuse, naming the row,
+    anything the models cannot take."""
     missing = {"composition", "working_ion"} - set(candidates.columns)
     if missing:
-        raise ValueError(f"input lacks column(s) {sorted(missing)}; expected composition, working_ion")
+        raise PredictionError(f"{source}: lacks column(s) {sorted(missing)}; expected composition, working_ion")
+    candidates = candidates.assign(composition=candidates["composition"].astype(str).str.strip(),
+                                   working_ion=candidates["working_ion"].astype(str).str.strip())
     problems = []
     for row, (formula, ion) in enumerate(zip(candidates["composition"], candidates["working_ion"]), start=1):
+        if CONTROL_CHARACTERS.search(formula) or CONTROL_CHARACTERS.search(ion):
+            problems.append(f"row {row}: control character in {formula!r} / {ion!r}")
+            continue
         try:
             composition = parse_composition(formula)
         except FormulaError as error:
@@ -40,20 +81,29 @@ def check_candidates(candidates: pd.DataFrame) -> pd.DataFrame:
         elif ion not in {str(element) for element in composition}:
             problems.append(f"row {row}: {formula!r} holds no {ion}: give the discharged formula, which contains the working ion")
     if problems:
-        raise ValueError("cannot predict:\n  " + "\n  ".join(problems))
+        raise PredictionError(f"{source}: cannot predict:\n  " + "\n  ".join(problems))
     return candidates.reset_index(drop=True)
 
 
-def load_models(models_dir: Path) -> dict[tuple[str, str], object]:
-    models = {}
+def load_models(models_dir: Path) -> tuple[dict[tuple[str, str], object], list[tuple[str, str]]]:
+    """The trained models by (model, target), and the (model, target) pairs not trained."""
+    models, untrained = {}, []
     for name in MODEL_CLASSES:
         for target in TARGET_KEYS:
             path = models_dir / name / target / "model.joblib"
             if path.exists():
                 models[name, target] = joblib.load(path)
+            else:
+                untrained.append((name, target))
     if not models:
-        raise FileNotFoundError(f"no trained models under {models_dir}: run `dvc repro train` (or `make reproduce`)")
-    return models
+        raise MissingInputError(f"no trained models under {models_dir}: run `make models` (or `dvc repro train`)")
+    return models, untrained
+
+
+def untrained_note(untrained: list[tuple[str, str]]) -> str:
+    cells = " ".join(f"train@{name}-{target}" for name, target in untrained)
+    names = ", ".join(f"{DISPLAY_NAMES[name]}/{target}" for name, target in untrained)
+    return f"predict: not trained, so not predicted: {names}. Train them with `dvc repro {cells}`"
 
 
 def model_inputs_for(candidates: pd.DataFrame, feature_sets: set[str]) -> pd.DataFrame:
@@ -66,14 +116,44 @@ def model_inputs_for(candidates: pd.DataFrame, feature_sets: set[str]) -> pd.Dat
     return table
 
 
-def predict(candidates: pd.DataFrame, models_dir: Path) -> pd.DataFrame:
+def features_defined_in_training(nan_counts_csv: Path) -> set[str]:
+    """Prefixed feature columns that held a value for every training composition."""
+    if not nan_counts_csv.exists():
+        raise MissingInputError(f"{nan_counts_csv} does not exist: run `dvc repro featurize` (or `dvc pull`)")
+    counts = pd.read_csv(nan_counts_csv)
+    always = counts[counts["nan_compositions"] == 0]
+    return set(always["representation"] + "|" + always["feature"])
+
+
+def undefined_rows(inputs: pd.DataFrame, feature_sets, always_defined: set[str]) -> dict[int, list[str]]:
+    """Row -> the features (of `feature_sets`) that are NaN although training never had them NaN."""
+    columns = [column for column in inputs.columns if column.split("|", 1)[0] in feature_sets and column in always_defined]
+    missing = inputs[columns].isna().to_numpy()
+    return {row: [columns[i] for i in np.flatnonzero(missing[row])] for row in np.flatnonzero(missing.any(axis=1))}
+
+
+def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = paths.FEATURE_NAN_COUNTS,
+            source: str = "input") -> pd.DataFrame:
     """One row per candidate; one column per model and target (`crabnet_voltage_V`, ...)."""
-    candidates = check_candidates(candidates)
-    models = load_models(models_dir)
-    inputs = model_inputs_for(candidates, {s for model in models.values() for s in model.input_sets})
+    candidates = check_candidates(candidates, source)
+    models, untrained = load_models(models_dir)
+    if untrained:
+        print(untrained_note(untrained), file=sys.stderr)
+    feature_sets = {s for model in models.values() for s in model.input_sets}
+    inputs = model_inputs_for(candidates, feature_sets)
+    always_defined = features_defined_in_training(nan_counts_csv) if feature_sets else set()
+    problems = []
+    for name in dict.fromkeys(name for name, _ in models):
+        sets = models[next(key for key in models if key[0] == name)].input_sets
+        for row, columns in undefined_rows(inputs, sets, always_defined).items():
+            problems.append(f"row {row + 1}: {candidates.at[row, 'composition']!r}: {DISPLAY_NAMES[name]} reads "
+                            f"{len(columns)} feature(s) that are undefined for it and never were in training "
+                            f"(e.g. {columns[0]}): an element without data")
+    if problems:
+        raise PredictionError(f"{source}: cannot predict:\n  " + "\n  ".join(problems))
     result = candidates[["composition", "working_ion"]].copy()
     for (name, target), model in models.items():
-        result[f"{name}_{target}_{UNITS[target].replace('/', '_')}"] = model.predict(inputs)
+        result[prediction_column(name, target)] = model.predict(inputs)
     return result
 
 
@@ -81,18 +161,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("composition", nargs="?", help="discharged formula, e.g. LiFePO4")
-    parser.add_argument("--ion", help="working ion, e.g. Li")
-    parser.add_argument("--csv", type=Path, help="CSV of candidates (composition, working_ion)")
+    parser.add_argument("--ion", help=f"working ion, one of {', '.join(WORKING_IONS)}")
+    parser.add_argument("--csv", type=Path, help="CSV of candidates (columns composition, working_ion)")
     parser.add_argument("--out", type=Path, help="where --csv mode writes its predictions (default: stdout)")
-    parser.add_argument("--models", type=Path, default=Path("results/models"))
+    parser.add_argument("--models", type=Path, default=paths.RESULTS / "models",
+                        help="trained models, from the train stage (default: %(default)s)")
     args = parser.parse_args(argv)
     if (args.composition is None) == (args.csv is None):
         parser.error("give one composition (with --ion) or --csv, not both")
     if args.composition is not None and not args.ion:
         parser.error("--ion is required with a composition")
-    candidates = (pd.read_csv(args.csv, dtype=str) if args.csv is not None
-                  else pd.DataFrame({"composition": [args.composition], "working_ion": [args.ion]}))
-    result = predict(candidates, args.models)
+    if args.csv is not None:
+        candidates, source = read_candidates(args.csv), str(args.csv)
+    else:
+        candidates, source = pd.DataFrame({"composition": [args.composition], "working_ion": [args.ion]}), "input"
+    result = predict(candidates, args.models, source=source)
     if args.csv is not None:
         if args.out:
             write_table(result, args.out)
@@ -103,11 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name in MODEL_CLASSES:
         row = {"model": DISPLAY_NAMES[name]}
-        for target, unit in UNITS.items():
-            column = f"{name}_{target}_{unit.replace('/', '_')}"
+        for target, spec in TARGET_REGISTRY.items():
+            column = prediction_column(name, target)
             if column in result:
-                row[f"{target} ({unit})"] = round(float(result.at[0, column]), 3)
+                row[f"{target} ({spec.unit})"] = round(float(result.at[0, column]), 3)
         if len(row) > 1:
             rows.append(row)
-    print(f"{args.composition} ({args.ion}):")
+    print(f"{result.at[0, 'composition']} ({result.at[0, 'working_ion']}):")
     print(pd.DataFrame(rows).to_string(index=False))

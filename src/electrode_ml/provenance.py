@@ -1,4 +1,10 @@
-"""What made a result: profile, hyperparameters, device, library versions, time."""
+"""What made a result (run.json) and where and how long it ran (timings.json), kept apart.
+
+A run record holds only what decides the numbers (model, hyperparameters, profile, library
+versions), so it hashes the same on every rerun and every machine with the same lock. Wall-clock
+seconds, the device and the clock time go to the timings file, which the reproducibility check
+(`electrode-ml verify`) leaves out.
+"""
 from __future__ import annotations
 
 import datetime
@@ -32,16 +38,22 @@ def device_description() -> str:
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def run_record(model, profile: str, seconds: float, fits: int) -> dict:
+def run_record(model, profile: str, fits: int) -> dict:
     parameters = {key: (list(value) if isinstance(value, tuple) else value) for key, value in model.get_params().items()}
     return {
         "model": type(model).__name__,
         "hyperparameters": parameters,
         "profile": profile,
-        "device": device_description(),
         "fits": fits,
-        "seconds": round(seconds, 1),
-        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
         "versions": library_versions(),
+    }
+
+
+def timing_record(seconds: float, **counts) -> dict:
+    return {
+        "seconds": round(seconds, 1),
+        **counts,
+        "device": device_description(),
+        "python": platform.python_version(),
+        "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

@@ -12,15 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from electrode_ml.data import TARGET_KEYS
+from electrode_ml import inference
+from electrode_ml.data import TARGET_KEYS, TARGET_REGISTRY
+from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.files import atomic_path
 from electrode_ml.models import DISPLAY_NAMES
 
-# Published target names -> ours.
-PUBLISHED_TARGETS = {"gravimetric_capacity": "grav_capacity", "volumetric_capacity": "vol_capacity",
-                     "average_voltage": "voltage"}
-TARGET_TITLES = {"grav_capacity": "Grav. capacity (mAh/g)", "vol_capacity": "Vol. capacity (mAh/cm3)",
-                 "voltage": "Voltage (V)"}
+# Published target names -> ours, and each target's title with its unit.
+PUBLISHED_TARGETS = {target.published_name: key for key, target in TARGET_REGISTRY.items()}
+TARGET_TITLES = {key: target.title for key, target in TARGET_REGISTRY.items()}
+# The model the paper reports as ranking first (its RQ2): the claim the report tests.
+PAPER_BEST = "crabnet"
 SCHEME_TITLES = {"stratified5": "stratified 5-fold CV", "loco": "leave-one-cluster-out CV"}
 METRICS = ("mae", "smae", "r2")
 METRIC_TITLES = {"mae": "MAE", "smae": "SMAE", "r2": "R2"}
@@ -36,7 +38,7 @@ def load_cv_metrics(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
             for scheme in schemes:
                 path = cv_dir / model / target / scheme / "metrics.json"
                 if not path.exists():
-                    raise FileNotFoundError(f"{path} is missing: run `dvc repro cv` first")
+                    raise MissingInputError(f"{path} is missing: run `dvc repro cv` first")
                 metrics = json.loads(path.read_text())
                 prefix = f"{model}.{target}.{scheme}"
                 for metric in METRICS:
@@ -60,9 +62,14 @@ def results_table(cv_metrics: pd.DataFrame, scheme: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("Model").reset_index()
 
 
+def digits(metric: str, target: str) -> int:
+    """Decimals of a table cell: an MAE has its target's, SMAE and R2 three."""
+    return TARGET_REGISTRY[target].mae_digits if metric == "mae" else 3
+
+
 def format_cell(value: float, two_sigma: float, metric: str, target: str) -> str:
-    digits = 3 if metric != "mae" or target == "voltage" else 1
-    return f"{value:.{digits}f} ({two_sigma:.{digits}f})"
+    places = digits(metric, target)
+    return f"{value:.{places}f} ({two_sigma:.{places}f})"
 
 
 def load_published(path: Path) -> pd.DataFrame:
@@ -72,7 +79,7 @@ def load_published(path: Path) -> pd.DataFrame:
     published["target"] = published["target"].map(PUBLISHED_TARGETS)
     published["metric"] = published["metric"].str.lower()
     if published[["model", "target"]].isna().any().any():
-        raise ValueError(f"{path}: unknown model or target names")
+        raise ElectrodeMLError(f"{path}: unknown model or target names")
     return published
 
 
@@ -87,7 +94,7 @@ def comparison(published: pd.DataFrame, cv_metrics: pd.DataFrame, schemes) -> pd
             ours = cv_metrics[(cv_metrics["model"] == cell["model"]) & (cv_metrics["target"] == cell["target"])
                               & (cv_metrics["metric"] == cell["metric"]) & (cv_metrics["scheme"] == scheme)]
             if ours.empty:
-                raise ValueError(f"no result for {cell['model']} / {cell['target']} / {scheme}: the report compares "
+                raise ElectrodeMLError(f"no result for {cell['model']} / {cell['target']} / {scheme}: the report compares "
                                  "all published cells, so `models` and `targets` in params.yaml must cover them")
             value, two_sigma = float(ours["value"].iloc[0]), float(ours["two_sigma"].iloc[0])
             row[f"{scheme}"] = value
@@ -103,29 +110,14 @@ def within_combined_two_sigma(ours: float, ours_two_sigma: float, published: flo
 
 
 def ranking(cv_metrics: pd.DataFrame, scheme: str) -> pd.DataFrame:
-    """Per target and metric: which model is best, and whether that is CrabNet (the paper's RQ2)."""
+    """Per target and metric: which model is best, and whether that is PAPER_BEST (the paper's RQ2)."""
     part = cv_metrics[(cv_metrics["scheme"] == scheme) & (cv_metrics["model"] != "control")]
     rows = []
     for (target, metric), cells in part.groupby(["target", "metric"], sort=False):
         best_value = BETTER[metric](cells["value"])
         best = cells.loc[cells["value"] == best_value, "model"].iloc[0]
-        rows.append({"target": target, "metric": metric, "best": best, "crabnet_first": best == "crabnet"})
+        rows.append({"target": target, "metric": metric, "best": best, "paper_best_first": best == PAPER_BEST})
     return pd.DataFrame(rows)
-
-
-def published_inconsistencies(published: pd.DataFrame) -> list[str]:
-    """Cells whose SMAE spread is not the MAE spread over the control's MAE (the rule every other cell follows)."""
-    notes = []
-    for (model, target), cells in published.groupby(["model", "target"]):
-        control = published[(published["model"] == "control") & (published["target"] == target) & (published["metric"] == "mae")]
-        mae_cell = cells[cells["metric"] == "mae"].iloc[0]
-        smae_cell = cells[cells["metric"] == "smae"].iloc[0]
-        expected = mae_cell["two_sigma"] / control["value"].iloc[0]
-        if abs(expected - smae_cell["two_sigma"]) > 0.0015:
-            notes.append(f"{DISPLAY_NAMES[model]}, {TARGET_TITLES[target]}: SMAE 2-sigma printed "
-                         f"{smae_cell['two_sigma']:.3f}, but MAE 2-sigma / control MAE = "
-                         f"{mae_cell['two_sigma']:.3f} / {control['value'].iloc[0]:.3f} = {expected:.3f}")
-    return notes
 
 
 def per_cluster_errors(cv_dir: Path, clusters: pd.DataFrame, models, targets) -> pd.DataFrame:
@@ -197,3 +189,150 @@ def _booktabs(table: pd.DataFrame, caption: str) -> str:
     lines += [" & ".join(escape(value) for value in row) + r" \\" for row in table.itertuples(index=False)]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
     return "\n".join(lines)
+
+
+UNCERTAINTY_CAPTIONS = {
+    "standard_errors": "SMAE per cell: fold spread (2 sigma), standard error of the mean (naive and Nadeau-Bengio "
+                       "corrected), and LOCO weighted by cluster and by row",
+    "equivalence": "Our SMAE against the published one: difference, combined corrected standard error, verdict",
+    "paired_differences": "Every pair of models on the same folds: mean MAE difference (a - b), 95% interval, sign test",
+    "ranks": "Order of the models by SMAE, ours and published: Kendall tau, and whether the paper's best is first",
+}
+
+
+def uncertainty(cv_dir: Path, published: pd.DataFrame, models, targets, schemes, margin: float) -> dict[str, pd.DataFrame]:
+    """The tables of UNCERTAINTY_CAPTIONS, from every cell's folds.csv and the published table."""
+    errors, equivalence, pairs, ranks = [], [], [], []
+    published_smae = published[published["metric"] == "smae"].set_index(["model", "target"])
+    for scheme in schemes:
+        for target in targets:
+            folds = {model: pd.read_csv(cv_dir / model / target / scheme / "folds.csv") for model in models}
+            cells = {model: inference.standard_errors(table) for model, table in folds.items()}
+            for model, cell in cells.items():
+                errors.append({"scheme": scheme, "target": target, "model": model, "smae": cell["smae"],
+                               "smae_2sigma": inference.two_sigma_of(folds[model]["mae"]) / folds[model]["control_mae"].mean(),
+                               "se_naive": cell["smae_se"], "se_corrected": cell["smae_se_corrected"],
+                               "smae_row_weighted": cell["smae_row_weighted"], "folds": cell["folds"]})
+                if model == "control" or (model, target) not in published_smae.index:
+                    continue
+                theirs = published_smae.loc[(model, target)]
+                published_se = inference.published_standard_error(theirs["two_sigma"], cell["folds"])
+                combined = float(np.hypot(cell["smae_se_corrected"], published_se))
+                difference = cell["smae"] - theirs["value"]
+                equivalence.append({"scheme": scheme, "target": target, "model": model, "ours": cell["smae"],
+                                    "ours_se": cell["smae_se_corrected"], "published": theirs["value"],
+                                    "published_se": published_se, "difference": difference, "combined_se": combined,
+                                    "margin": margin, "verdict": inference.verdict(difference, combined, margin)})
+            ratio = inference.test_train_ratio(folds[models[0]]["n"])
+            for row in inference.paired_differences({m: t["mae"] for m, t in folds.items()}, ratio).itertuples(index=False):
+                pairs.append({"scheme": scheme, "target": target, **row._asdict()})
+            ours = pd.Series({model: cells[model]["smae"] for model in models if model != "control"})
+            theirs = published_smae.xs(target, level="target")["value"].drop("control", errors="ignore")
+            target_pairs = pd.DataFrame([p for p in pairs if p["scheme"] == scheme and p["target"] == target])
+            target_pairs = target_pairs[(target_pairs["a"] != "control") & (target_pairs["b"] != "control")]
+            ranks.append({"scheme": scheme, "target": target,
+                          "ours": " < ".join(DISPLAY_NAMES[m] for m in ours.sort_values().index),
+                          "published": " < ".join(DISPLAY_NAMES[m] for m in theirs.sort_values().index),
+                          "kendall_tau": inference.kendall_tau(theirs, ours),
+                          "paper_best_first": inference.first_place(target_pairs, PAPER_BEST) if PAPER_BEST in ours else "n/a"})
+    return {"standard_errors": pd.DataFrame(errors).round(4), "equivalence": pd.DataFrame(equivalence).round(4),
+            "paired_differences": pd.DataFrame(pairs).round(4), "ranks": pd.DataFrame(ranks).round(3)}
+
+
+def uncertainty_markdown(tables: dict[str, pd.DataFrame], published: pd.DataFrame, margin: float, schemes) -> str:
+    """REPRODUCTION.md's second half: agreement as a test that can fail, with its uncertainty."""
+    equivalence, ranks, pairs, errors = (tables[name] for name in ("equivalence", "ranks", "paired_differences",
+                                                                   "standard_errors"))
+    lines = ["", "## Agreement as a test that can fail", "",
+             "The 2-sigma column above is the spread of single folds, not the uncertainty of a mean, so a mean predictor",
+             "would be 'within' almost everywhere. Here each SMAE carries the standard error of its mean over folds,",
+             "corrected for the overlap of CV training sets (Nadeau and Bengio 2003): (1/k + n_test/n_train) s^2. The",
+             "published 2 sigma becomes a standard error the same way, with the fold count of the scheme compared.",
+             f"Verdict per cell, margin +- {margin} SMAE (`report.equivalence_margin`): **equivalent** if the 90% interval",
+             "of ours - published lies inside the margin (two one-sided tests at 5%), **different** if the 95% interval",
+             "excludes 0, else **undecided**. Tables: `tables/equivalence`, `tables/standard_errors`.", ""]
+    for scheme in schemes:
+        part = equivalence[equivalence["scheme"] == scheme]
+        counts = part["verdict"].value_counts()
+        lines.append(f"- {SCHEME_TITLES[scheme]}: " + ", ".join(f"{counts.get(v, 0)} {v}" for v in
+                                                               ("equivalent", "different", "undecided"))
+                     + f" of {len(part)} model cells.")
+    lines += ["", "| Scheme | Target | Model | Ours (SE) | Published (SE) | Difference | Verdict |", "|---|---|---|---|---|---|---|"]
+    for row in equivalence.itertuples():
+        lines.append(f"| {row.scheme} | {TARGET_TITLES[row.target]} | {DISPLAY_NAMES[row.model]} | {row.ours:.3f} "
+                     f"({row.ours_se:.3f}) | {row.published:.3f} ({row.published_se:.3f}) | {row.difference:+.3f} | "
+                     f"{row.verdict} |")
+
+    lines += ["", "## Which model is best, with its uncertainty", "",
+              "Ours: paired differences of fold MAEs between models on the same folds (`tables/paired_differences`),",
+              "with a 95% t interval on the corrected standard error and a two-sided sign test. 'CrabNet first' is",
+              "**confirmed** when its interval lies below 0 against every other model, **refuted** when another",
+              "model's lies below CrabNet's, else **undecided**. Kendall tau compares our order of the three models",
+              "by SMAE with the published order (1: same order; with three models the only values are +-1, +-1/3).", "",
+              f"| Scheme | Target | Our order (best first) | Published order | Kendall tau | {DISPLAY_NAMES[PAPER_BEST]} first |",
+              "|---|---|---|---|---|---|"]
+    for row in ranks.itertuples():
+        lines.append(f"| {row.scheme} | {TARGET_TITLES[row.target]} | {row.ours} | {row.published} | "
+                     f"{row.kendall_tau:+.2f} | {row.paper_best_first} |")
+    best = DISPLAY_NAMES[PAPER_BEST]
+    against = pairs[(pairs["a"] == PAPER_BEST) | (pairs["b"] == PAPER_BEST)]
+    against = against[(against["a"] != "control") & (against["b"] != "control")]
+    if len(against):
+        lines += ["", f"{best} against each other model, MAE difference ({best} - other; negative: {best} better),",
+                  "mean over folds with its 95% interval, folds where it is better, sign test:", "",
+                  "| Scheme | Target | Other | Difference | 95% interval | Better in | Sign test p |", "|---|---|---|---|---|---|---|"]
+        for row in against.itertuples():
+            sign = 1 if row.a == PAPER_BEST else -1
+            low, high = sorted((sign * row.low, sign * row.high))
+            better = row.a_better_folds if sign == 1 else row.folds - row.a_better_folds
+            other = row.b if sign == 1 else row.a
+            places = TARGET_REGISTRY[row.target].mae_digits + 1
+            lines.append(f"| {row.scheme} | {TARGET_TITLES[row.target]} | {DISPLAY_NAMES[other]} | "
+                         f"{sign * row.mean_difference:+.{places}f} | [{low:+.{places}f}, {high:+.{places}f}] | "
+                         f"{better} of {row.folds} | {row.sign_test_p:.3f} |")
+
+    loco = errors[(errors["scheme"] == "loco") & (errors["model"] != "control")]
+    if len(loco):
+        lines += ["", "## LOCO: each cluster equal, or each electrode equal", "",
+                  "The LOCO mean above gives every held-out cluster the same weight (the paper's convention, as we read",
+                  "it), from the smallest cluster to the largest. Weighted by rows, each electrode counts once:", "",
+                  "| Target | Model | SMAE, clusters equal | SMAE, rows equal |", "|---|---|---|---|"]
+        for row in loco.itertuples():
+            lines.append(f"| {TARGET_TITLES[row.target]} | {DISPLAY_NAMES[row.model]} | {row.smae:.3f} | "
+                         f"{row.smae_row_weighted:.3f} |")
+
+    lines += ["", "## Inconsistencies in the published table, by arithmetic", "",
+              "Two rules hold in the published table: SMAE = MAE / control MAE, and SMAE 2 sigma = MAE 2 sigma /",
+              "control MAE (to the printed rounding). Cells that break them:", ""]
+    notes = inference.published_inconsistencies(published)
+    lines += [f"- {DISPLAY_NAMES[n['model']]}, {TARGET_TITLES[n['target']]}: {n['quantity']} printed {n['printed']:.3f}, "
+              f"but {n['rule']} = {n['expected']:.4f}." for n in notes] or ["- None."]
+    return "\n".join(lines) + "\n"
+
+
+def repeated_cv_table(repeated_dir: Path, models, targets) -> pd.DataFrame:
+    """Per model and target: SMAE over the draws of the stratified folds (stage repeated_cv)."""
+    rows = []
+    for model in models:
+        for target in targets:
+            path = repeated_dir / model / target / "metrics.json"
+            if not path.exists():
+                raise MissingInputError(f"{path} is missing: run `dvc repro repeated_cv`")
+            metrics = json.loads(path.read_text())
+            prefix = f"{model}.{target}.stratified5_repeated"
+            rows.append({"model": model, "target": target, "draws": metrics[f"{prefix}.draws"],
+                         "smae": metrics[f"{prefix}.smae"], "smae_2sigma_over_draws": metrics[f"{prefix}.smae_2sigma_over_draws"],
+                         "smae_range": metrics[f"{prefix}.smae_range"], "mae": metrics[f"{prefix}.mae"]})
+    return pd.DataFrame(rows).round(4)
+
+
+def repeated_cv_markdown(table: pd.DataFrame) -> str:
+    lines = ["", "## Fold-choice noise: repeated stratified CV", "",
+             "One draw of the five folds is one way the data could have been split. The cheap models ran on",
+             f"{int(table['draws'].max())} draws (`folds.repeats`, seeds `folds.seed` + 0, 1, ...; draw 0 is the table above);",
+             "the spread of SMAE over draws is the noise every single-draw number carries (`tables/repeated_cv`).", "",
+             "| Model | Target | SMAE, mean over draws | 2 sigma over draws | Range |", "|---|---|---|---|---|"]
+    for row in table.itertuples():
+        lines.append(f"| {DISPLAY_NAMES[row.model]} | {TARGET_TITLES[row.target]} | {row.smae:.3f} | "
+                     f"{row.smae_2sigma_over_draws:.3f} | {row.smae_range:.3f} |")
+    return "\n".join(lines) + "\n"

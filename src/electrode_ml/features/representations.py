@@ -5,9 +5,51 @@ import logging
 import warnings
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from electrode_ml.data import parse_composition
+from electrode_ml.errors import ElectrodeMLError
+
+
+class FeaturizationError(ElectrodeMLError):
+    """A featurizer failed on a formula for another reason than an element without data."""
+
+
+class StrictFeaturize:
+    """Stands in for one matminer featurizer's `featurize`, so that only undefined values become NaN.
+
+    modnet runs its featurizers with `ignore_errors=True`, and matminer then turns any exception
+    for a formula, `KeyboardInterrupt` and `MemoryError` included, into a row of NaN without a
+    word. We run them with `ignore_errors=False` and decide here instead: a `KeyError` that names
+    one of the formula's elements means the featurizer's table has no data for that element
+    (BandCenter has no ionization energy for U): its features are undefined, NaN, as the library
+    gives them. Any other exception stops the stage and names the featurizer and the formula.
+    A module-level class, so that matminer's worker processes (`n_jobs` > 1) can pickle it.
+    """
+
+    def __init__(self, step):
+        self.step_featurize = step.featurize
+        self.step_name = type(step).__name__
+        self.n_features = len(step.feature_labels())
+
+    def __call__(self, composition):
+        try:
+            return self.step_featurize(composition)
+        except KeyError as error:
+            if error.args and str(error.args[0]) in {str(element) for element in composition.elements}:
+                return [np.nan] * self.n_features
+            raise FeaturizationError(f"{self.step_name} failed on {composition.formula}: KeyError {error}") from error
+        except Exception as error:
+            raise FeaturizationError(
+                f"{self.step_name} failed on {composition.formula}: {type(error).__name__}: {error}") from error
+
+
+def first_message(error: BaseException) -> str:
+    """matminer re-raises a featurizer's exception as a new one of the same type, with advice to
+    set `ignore_errors=True` appended; the original, without that advice, is its context."""
+    original = error.__context__ if isinstance(error.__context__, type(error)) else error
+    return str(original)
 
 
 @contextmanager
@@ -41,6 +83,7 @@ class MagpieFeatures:
 
         with quiet_featurizers():
             featurizer = ElementProperty.from_preset("magpie")
+        featurizer.featurize = StrictFeaturize(featurizer)
         featurizer.set_n_jobs(self.n_jobs)
         return featurizer
 
@@ -51,11 +94,12 @@ class MagpieFeatures:
         featurizer = self._featurizer()
         compositions = pd.DataFrame({"composition": [parse_composition(formula) for formula in formulas]})
         with quiet_featurizers():
-            table = featurizer.featurize_dataframe(compositions, "composition", pbar=progress)
+            try:  # ignore_errors=False (matminer's default): StrictFeaturize decides
+                table = featurizer.featurize_dataframe(compositions, "composition", pbar=progress)
+            except FeaturizationError as error:
+                raise FeaturizationError(first_message(error)) from None
         return table.drop(columns="composition").set_axis(list(formulas)).astype(float)
 
-    def citations(self) -> list[str]:
-        return self._featurizer().citations()
 
 
 class ModnetFeatures:
@@ -83,6 +127,9 @@ class ModnetFeatures:
                 FastAtomicPackingEfficiency(**step.get_params()) if type(step) is AtomicPackingEfficiency else step
                 for step in featurizer.composition_featurizers
             )
+        for step in featurizer.composition_featurizers:
+            step.featurize = StrictFeaturize(step)
+        featurizer.ignore_errors = False  # modnet reads this attribute; StrictFeaturize decides instead
         featurizer.set_n_jobs(self.n_jobs)
         featurizer.set_drop_allnan(False)
         return featurizer
@@ -100,13 +147,14 @@ class ModnetFeatures:
         )
         featurizer = self._featurizer()
         with quiet_featurizers():
-            table = featurizer.featurize(structures)
+            try:
+                table = featurizer.featurize(structures)
+            except FeaturizationError as error:
+                raise FeaturizationError(first_message(error)) from None
         # matminer prefixes labels with the class name; keep the library's column names.
         table.columns = table.columns.str.replace("FastAtomicPackingEfficiency|", "AtomicPackingEfficiency|", regex=False)
         return table.astype(float)
 
-    def citations(self) -> list[str]:
-        return [citation for step in self._featurizer().composition_featurizers for citation in step.citations()]
 
 
 REPRESENTATIONS = {representation.name: representation for representation in (MagpieFeatures, ModnetFeatures)}

@@ -3,7 +3,7 @@
 The held-out rows are one fold of the stratified folds (`bootstrap.holdout_fold`), so the test
 set never shares a composition with any draw. Fractions and repeats come from the active
 profile. Outputs under results/bootstrap/<model>/<target>/: curve.csv (every draw),
-summary.csv (mean and 2 sigma per fraction; a DVC plot), metrics.json, run.json.
+summary.csv (mean and 2 sigma per fraction; a DVC plot), metrics.json, run.json, timings.json.
 """
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from electrode_ml import paths
 from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import ParameterError, active_profile, load_section, model_hyperparameters
-from electrode_ml.provenance import run_record
+from electrode_ml.params import (
+    ParameterError,
+    active_profile,
+    load_section,
+    model_hyperparameters,
+)
+from electrode_ml.provenance import run_record, timing_record
 from electrode_ml.stages import cell_parser
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
@@ -32,7 +38,7 @@ class BootstrapParams:
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              folds_csv: Path, out_dir: Path) -> dict:
     if target not in TARGET_KEYS:
-        raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
     params = load_section("bootstrap", BootstrapParams, params_path)
     profile_name, profile = active_profile(params_path)
     settings = profile.get("bootstrap") or {}
@@ -41,13 +47,13 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
         raise ParameterError(f"profiles.{profile_name}.bootstrap needs `fractions` in (0, 1] and `repeats` >= 1, "
                              f"got {settings}")
     model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
     folds = pd.read_csv(folds_csv).set_index("battery_id")["fold"]
     if params.holdout_fold not in set(folds):
         raise ParameterError(f"bootstrap.holdout_fold {params.holdout_fold} is not a fold of {folds_csv}")
 
     start = time.perf_counter()
-    curve = bootstrap_curve(model, X, X[TARGET_KEYS[target]], folds == params.holdout_fold, fractions, repeats,
+    curve = bootstrap_curve(model, X, targets[TARGET_KEYS[target]], folds == params.holdout_fold, fractions, repeats,
                             seed=profile["seed"],
                             progress=lambda draws: tqdm(draws, desc=f"bootstrap {model_name}/{target}", unit="fit"))
     seconds = time.perf_counter() - start
@@ -58,21 +64,22 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
         f"{prefix}.smae_smallest_fraction": float(smallest["smae"]),
         f"{prefix}.smae_full": float(largest["smae"]),
         f"{prefix}.mae_full": float(largest["mae"]),
-        f"{prefix}.seconds": round(seconds, 1),
     }
     write_table(curve, out_dir / "curve.csv")
     write_table(summary, out_dir / "summary.csv")
     write_json(metrics, out_dir / "metrics.json")
-    write_json(run_record(model, profile_name, seconds, fits=len(curve)), out_dir / "run.json")
+    write_json(run_record(model, profile_name, fits=len(curve)), out_dir / "run.json")
+    write_json(timing_record(seconds, fits=len(curve)), out_dir / paths.TIMINGS)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = cell_parser("bootstrap", __doc__)
-    parser.add_argument("--folds", type=Path, default=Path("results/folds/stratified5.csv"))
+    parser.add_argument("--folds", type=Path, default=paths.fold_file("stratified5"),
+                        help="fold file whose `bootstrap.holdout_fold` is the test set (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: results/bootstrap/<model>/<target>")
     args = parser.parse_args(argv)
-    out = args.out or Path("results/bootstrap") / args.model / args.target
+    out = args.out or paths.bootstrap_cell(args.model, args.target)
     metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.features, args.folds, out)
     prefix = f"{args.model}.{args.target}.bootstrap"
     print(f"bootstrap {args.model}/{args.target}: SMAE {metrics[prefix + '.smae_smallest_fraction']:.3f} at the "

@@ -16,13 +16,23 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from electrode_ml import figures
-from electrode_ml.clustering import NOISE, dbscan_labels, embed_tsne, embed_umap, mean_representative, scale_features
+from electrode_ml import maps, paths
+from electrode_ml.clustering import (
+    NOISE,
+    dbscan_labels,
+    embed_tsne,
+    embed_umap,
+    mean_representative,
+    scale_features,
+)
 from electrode_ml.data import TARGETS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.plotting import formula_label
+from electrode_ml.provenance import timing_record
 
 SPACES = ("tsne", "umap")
+LANDMARK = "LiFePO4"
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,13 @@ class ClusterParams:
     min_samples: int = 10
     elmd_metric: str = "mod_petti"
     n_jobs: int = 2
+    feature_decimals: int = 3  # standardized features rounded before the maps (clustering.scale_features)
 
     def __post_init__(self):
         if self.dbscan_space not in SPACES:
             raise ParameterError(f"cluster.dbscan_space must be one of {list(SPACES)}, got {self.dbscan_space!r}")
+        if self.feature_decimals < 0:
+            raise ParameterError(f"cluster.feature_decimals must be 0 or more, got {self.feature_decimals}")
         if self.eps <= 0 or self.min_samples < 1 or self.perplexity <= 0:
             raise ParameterError("cluster.eps and cluster.perplexity must be positive, cluster.min_samples at least 1")
 
@@ -80,15 +93,16 @@ def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_d
     electrodes = pd.read_csv(electrodes_csv)
     features = pd.read_parquet(modnet_parquet).loc[electrodes["battery_id"]]
     unique = features.groupby(electrodes["composition"].to_numpy(), sort=True).first()
-    scaled = scale_features(unique).to_numpy()
+    scaled = scale_features(unique, params.feature_decimals).to_numpy()
     metrics = {"compositions": len(unique), "features_used": scaled.shape[1]}
+    seconds = {}
 
     start = time.perf_counter()
     tsne = embed_tsne(scaled, params.perplexity, params.tsne_seed)
-    metrics["tsne_seconds"] = round(time.perf_counter() - start, 1)
+    seconds["tsne_seconds"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     umap = embed_umap(scaled, params.umap_neighbors, params.umap_min_dist, params.umap_seed)
-    metrics["umap_seconds"] = round(time.perf_counter() - start, 1)
+    seconds["umap_seconds"] = round(time.perf_counter() - start, 1)
     labels = dbscan_labels(tsne if params.dbscan_space == "tsne" else umap, params.eps, params.min_samples)
 
     per_composition = pd.DataFrame(
@@ -102,11 +116,11 @@ def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_d
 
     start = time.perf_counter()
     clusters = cluster_table(assignments.join(targets), params.elmd_metric, params.n_jobs)
-    metrics["representative_seconds"] = round(time.perf_counter() - start, 2)
+    seconds["representative_seconds"] = round(time.perf_counter() - start, 2)
 
-    write_table(assignments, out_dir / "assignments.csv")
-    write_table(clusters, out_dir / "clusters.csv")
-    write_table(loco_folds(assignments), folds_dir / "loco.csv")
+    write_table(assignments, out_dir / paths.ASSIGNMENTS.name)
+    write_table(clusters, out_dir / paths.CLUSTER_TABLE.name)
+    write_table(loco_folds(assignments), folds_dir / paths.fold_file("loco").name)
 
     real = clusters[clusters["cluster"] != NOISE]
     metrics.update({
@@ -116,8 +130,9 @@ def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_d
         "largest_cluster_compositions": int(real["unique_compositions"].max()) if len(real) else 0,
     })
     _draw_maps(assignments, clusters, targets, figures_dir)
-    write_json(metrics, out_dir / "metrics.json")  # last: its presence means the stage finished
-    return metrics
+    write_json(timing_record(sum(seconds.values()), **seconds), out_dir / paths.TIMINGS)
+    write_json(metrics, out_dir / paths.CLUSTER_METRICS.name)  # last: its presence means the stage finished
+    return {**metrics, **seconds}
 
 
 def _draw_maps(assignments: pd.DataFrame, clusters: pd.DataFrame, targets: pd.DataFrame, figures_dir: Path) -> None:
@@ -127,28 +142,30 @@ def _draw_maps(assignments: pd.DataFrame, clusters: pd.DataFrame, targets: pd.Da
         coordinates = assignments[[f"{space}_x", f"{space}_y"]].to_numpy()
         points = assignments.drop_duplicates("composition").set_index("composition")
         annotations = {
-            f"{cluster}: {figures.formula_label(formula)}": (points.at[formula, f"{space}_x"], points.at[formula, f"{space}_y"])
+            f"{cluster}: {formula_label(formula)}": (points.at[formula, f"{space}_x"], points.at[formula, f"{space}_y"])
             for cluster, formula in representatives.items()
         }
-        figures.categorical_map(
-            coordinates, names, f"{label} of MODNet features: {len(representatives)} DBSCAN clusters, "
-            "ElMD mean representatives", label, figures_dir / f"{space}_clusters", annotations, noise_label="noise",
-            order=[f"cluster {cluster}" for cluster in representatives.index])
+        # LiFePO4, the cathode the paper discusses, ringed where the data set holds it.
+        landmarks = ({formula_label(LANDMARK): (points.at[LANDMARK, f"{space}_x"], points.at[LANDMARK, f"{space}_y"])}
+                     if LANDMARK in points.index else None)
+        maps.categorical_map(coordinates, names, label, figures_dir / f"{space}_clusters", annotations,
+                             noise_label="noise", order=[f"cluster {cluster}" for cluster in representatives.index],
+                             landmarks=landmarks)
     tsne = assignments[["tsne_x", "tsne_y"]].to_numpy()
-    figures.categorical_map(tsne, assignments["working_ion"], "t-SNE of MODNet features by working ion", "t-SNE",
-                            figures_dir / "tsne_working_ion")
-    figures.continuous_maps(tsne, targets, "t-SNE", figures_dir / "tsne_targets")
-    figures.working_ion_distribution(assignments["working_ion"], figures_dir / "working_ion_distribution")
+    maps.categorical_map(tsne, assignments["working_ion"], "t-SNE", figures_dir / "tsne_working_ion")
+    maps.continuous_maps(tsne, targets, "t-SNE", figures_dir / "tsne_targets")
+    maps.working_ion_distribution(assignments["working_ion"], figures_dir / "working_ion_distribution")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml cluster", description=__doc__)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
-    parser.add_argument("--features", type=Path, default=Path("results/features/modnet.parquet"))
-    parser.add_argument("--out", type=Path, default=Path("results/clusters"))
-    parser.add_argument("--folds", type=Path, default=Path("results/folds"))
-    parser.add_argument("--figures", type=Path, default=Path("paper/figures/maps"))
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
+    parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
+    parser.add_argument("--features", type=Path, default=paths.feature_table("modnet"),
+                        help="MODNet feature table (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=paths.CLUSTERS, help="output folder (default: %(default)s)")
+    parser.add_argument("--folds", type=Path, default=paths.FOLDS, help="where loco.csv goes (default: %(default)s)")
+    parser.add_argument("--figures", type=Path, default=paths.MAPS, help="map figures (default: %(default)s)")
     args = parser.parse_args(argv)
     metrics = run(load_section("cluster", ClusterParams, args.params), args.electrodes, args.features, args.out,
                   args.folds, args.figures)

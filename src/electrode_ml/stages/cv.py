@@ -3,7 +3,8 @@
 `electrode-ml cv --model crabnet --target voltage --scheme loco` writes, under
 results/cv/crabnet/voltage/loco/: predictions.csv (out-of-fold, with the control's beside),
 folds.csv (per-fold MAE and R2, the control's MAE), by_ion.csv (MAE per working ion),
-metrics.json (flat: `crabnet.voltage.loco.smae` ...) and run.json (profile, device, seconds).
+metrics.json (flat: `crabnet.voltage.loco.smae` ...), run.json (model, hyperparameters, profile,
+versions) and timings.json (seconds, device: not a result, see provenance.py).
 """
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from electrode_ml import paths
 from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import MODEL_CLASSES, make_model
-from electrode_ml.params import active_profile, model_hyperparameters
-from electrode_ml.provenance import run_record
+from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
+from electrode_ml.provenance import run_record, timing_record
 from electrode_ml.stages import cell_parser
-from electrode_ml.validation import cross_validate, mae_by_group, per_fold_metrics, summarize
+from electrode_ml.validation import (
+    cross_validate,
+    mae_by_group,
+    per_fold_metrics,
+    summarize,
+)
 
 SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
 
@@ -30,11 +37,11 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
     for value, known, what in ((model_name, MODEL_CLASSES, "model"), (target, TARGET_KEYS, "target"),
                                (scheme, SCHEMES, "scheme")):
         if value not in known:
-            raise ValueError(f"unknown {what} {value!r} (known: {', '.join(known)})")
+            raise ParameterError(f"unknown {what} {value!r} (known: {', '.join(known)})")
     model = make_model(model_name, **model_hyperparameters(model_name, params_path))
     control = make_model("control")
-    X = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
-    y = X[TARGET_KEYS[target]]
+    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    y = targets[TARGET_KEYS[target]]
     folds = pd.read_csv(folds_dir / SCHEMES[scheme]).set_index("battery_id")["fold"]
 
     start = time.perf_counter()
@@ -47,7 +54,6 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
     summary = summarize(model_folds, control_folds)
     prefix = f"{model_name}.{target}.{scheme}"
     metrics = {f"{prefix}.{key}": value for key, value in summary.items()}
-    metrics[f"{prefix}.seconds"] = round(seconds, 1)
 
     predictions["y_pred_control"] = control_predictions["y_pred"].to_numpy()
     write_table(predictions, out_dir / "predictions.csv")
@@ -55,17 +61,18 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
     write_table(mae_by_group(predictions, X["working_ion"]).rename(columns={"group": "working_ion"}),
                 out_dir / "by_ion.csv")
     write_json(metrics, out_dir / "metrics.json")
-    write_json(run_record(model, active_profile(params_path)[0], seconds, fits=len(model_folds)), out_dir / "run.json")
+    write_json(run_record(model, active_profile(params_path)[0], fits=len(model_folds)), out_dir / "run.json")
+    write_json(timing_record(seconds, fits=len(model_folds)), out_dir / paths.TIMINGS)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = cell_parser("cv", __doc__)
-    parser.add_argument("--scheme", required=True)
-    parser.add_argument("--folds", type=Path, default=Path("results/folds"))
+    parser.add_argument("--scheme", required=True, help=f"validation scheme: {', '.join(SCHEMES)}")
+    parser.add_argument("--folds", type=Path, default=paths.FOLDS, help="fold files (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: results/cv/<model>/<target>/<scheme>")
     args = parser.parse_args(argv)
-    out = args.out or Path("results/cv") / args.model / args.target / args.scheme
+    out = args.out or paths.cv_cell(args.model, args.target, args.scheme)
     metrics = run_cell(args.model, args.target, args.scheme, args.params, args.electrodes, args.features,
                        args.folds, out)
     prefix = f"{args.model}.{args.target}.{args.scheme}"

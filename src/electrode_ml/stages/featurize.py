@@ -1,6 +1,9 @@
 """Stage `featurize`: Magpie and MODNet composition features for every prepared electrode.
 
-Outputs: results/features/{magpie,modnet}.parquet indexed by battery_id, and timings.json.
+Outputs: results/features/{magpie,modnet}.parquet indexed by battery_id, metrics.json (feature
+and NaN counts), nan_counts.csv (NaN cells per column: the elements without data) and
+timings.json. Every table is computed before any is written, so an interrupted or failing run
+leaves the previous outputs as they were, never a mix.
 """
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from electrode_ml import paths
+from electrode_ml.data import DataValidationError
 from electrode_ml.features import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.provenance import timing_record
 
 
 @dataclass(frozen=True)
@@ -27,22 +33,35 @@ def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: 
     if unknown:
         raise ParameterError(f"featurize.representations: unknown {unknown} (known: {list(REPRESENTATIONS)})")
     electrodes = pd.read_csv(electrodes_csv)
-    timings = {"compositions": int(electrodes["composition"].nunique())}
+    if electrodes.empty:
+        raise DataValidationError(f"{electrodes_csv}: no electrodes to featurize")
+    metrics = {"compositions": int(electrodes["composition"].nunique())}
+    seconds, tables, nan_counts = {}, {}, []
     for name in params.representations:
         start = time.perf_counter()
         table = featurize_unique(REPRESENTATIONS[name](n_jobs=params.n_jobs), electrodes, progress=progress)
-        write_table(table, out_dir / f"{name}.parquet", index=True)
-        timings[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
-        timings[f"{name}_features"] = table.shape[1]
-        print(f"featurize: {name}: {table.shape[1]} features for {len(table)} electrodes in {timings[f'{name}_seconds']} s")
-    write_json(timings, out_dir / "timings.json")
-    return timings
+        seconds[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
+        tables[name] = table
+        # Per composition, not per electrode: a NaN is a property of the formula.
+        unique = table.groupby(electrodes["composition"].to_numpy()).first()
+        counts = unique.isna().sum()
+        nan_counts.append(pd.DataFrame({"representation": name, "feature": counts.index, "nan_compositions": counts.to_numpy()}))
+        metrics.update({f"{name}.features": table.shape[1], f"{name}.columns_with_nan": int((counts > 0).sum()),
+                        f"{name}.nan_cells": int(counts.sum())})
+        print(f"featurize: {name}: {table.shape[1]} features for {len(table)} electrodes in {seconds[f'{name}_seconds']} s; "
+              f"{int((counts > 0).sum())} columns hold NaN (elements without data)")
+    for name, table in tables.items():
+        write_table(table, out_dir / paths.feature_table(name).name, index=True)
+    write_table(pd.concat(nan_counts, ignore_index=True), out_dir / paths.FEATURE_NAN_COUNTS.name)
+    write_json(metrics, out_dir / paths.FEATURE_METRICS.name)
+    write_json(timing_record(sum(seconds.values()), **seconds), out_dir / paths.TIMINGS)
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml featurize", description=__doc__)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--electrodes", type=Path, default=Path("results/prepared/electrodes.csv"))
-    parser.add_argument("--out", type=Path, default=Path("results/features"))
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
+    parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=paths.FEATURES, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     run(load_section("featurize", FeaturizeParams, args.params), args.electrodes, args.out)

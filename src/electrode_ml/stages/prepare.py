@@ -20,11 +20,13 @@ class PrepareParams:
     composition_column: str = "Formula Discharge"
     outlier_sigma: float | None = None
     on_bad_row: str = "error"
+    plausible_ranges: dict | None = None  # target key -> [low, high]; unset targets keep data.PLAUSIBLE_RANGES
 
 
 def run(params: PrepareParams, out_dir: Path) -> dict:
     prepared = prepare_electrodes(
-        load_raw(params.raw_csv), params.composition_column, params.outlier_sigma, params.on_bad_row
+        load_raw(params.raw_csv), params.composition_column, params.outlier_sigma, params.on_bad_row,
+        params.plausible_ranges,
     )
     write_table(prepared.electrodes, out_dir / "electrodes.csv")
     write_table(prepared.rejected, out_dir / "rejected.csv")

@@ -2,8 +2,9 @@
 side-by-side comparison with the published table.
 
 Writes paper/tables/ (Markdown, LaTeX, CSV), paper/figures/evaluation/, paper/REPRODUCTION.md,
-paper/README.md (the index) and results/timings.json. Committed to git, so readers see results
-without running anything.
+paper/README.md (the index), and the run's wall-clock record apart from the results:
+paper/timings.md and results/timings.json. Committed to git, so readers see results without
+running anything.
 """
 from __future__ import annotations
 
@@ -15,35 +16,46 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import figures
+from electrode_ml import paths as paths_module
 from electrode_ml import report as tables
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.models import DISPLAY_NAMES
-from electrode_ml.params import DEFAULT_PARAMS, active_profile, pipeline_matrix
+from electrode_ml.params import (
+    DEFAULT_PARAMS,
+    ParameterError,
+    active_profile,
+    load_section,
+    pipeline_matrix,
+    read_params,
+)
 
 MAP_DESCRIPTIONS = {
     "working_ion_distribution": ("Working ions of the data set (the paper's Fig. 2)", "cluster", "prepare"),
-    "tsne_clusters": ("t-SNE of MODNet features, DBSCAN clusters, ElMD mean representatives (the paper's Fig. 5)",
+    "tsne_clusters": ("t-SNE of the MODNet features, one point per composition, coloured by DBSCAN cluster; stars: "
+                      "each cluster's ElMD mean representative, named in the legend; LiFePO4 ringed (the paper's Fig. 5)",
                       "cluster", "cluster.perplexity, cluster.eps, cluster.min_samples, cluster.elmd_metric"),
-    "umap_clusters": ("UMAP of MODNet features with the same clusters", "cluster",
+    "umap_clusters": ("UMAP of the MODNet features with the t-SNE map's DBSCAN clusters and representatives", "cluster",
                       "cluster.umap_neighbors, cluster.umap_min_dist"),
     "tsne_working_ion": ("t-SNE map coloured by working ion", "cluster", "cluster.perplexity"),
-    "tsne_targets": ("t-SNE map coloured by each target", "cluster", "cluster.perplexity"),
+    "tsne_targets": ("t-SNE map coloured by each target; colours clipped to the 1-99th percentile (arrows on the "
+                     "colour bars)", "cluster", "cluster.perplexity"),
 }
 
 
 @dataclass
 class Paths:
-    electrodes: Path = Path("results/prepared/electrodes.csv")
-    prepare_summary: Path = Path("results/prepared/summary.json")
-    featurize_timings: Path = Path("results/features/timings.json")
-    clusters: Path = Path("results/clusters/clusters.csv")
-    cluster_metrics: Path = Path("results/clusters/metrics.json")
-    cv: Path = Path("results/cv")
-    bootstrap: Path = Path("results/bootstrap")
-    models: Path = Path("results/models")
-    published: Path = Path("reference/published_table.csv")
-    paper: Path = Path("paper")
-    timings: Path = Path("results/timings.json")
+    electrodes: Path = paths_module.ELECTRODES
+    prepare_summary: Path = paths_module.PREPARE_SUMMARY
+    featurize_timings: Path = paths_module.FEATURES / paths_module.TIMINGS
+    clusters: Path = paths_module.CLUSTER_TABLE
+    cluster_timings: Path = paths_module.CLUSTERS / paths_module.TIMINGS
+    cv: Path = paths_module.RESULTS / "cv"
+    bootstrap: Path = paths_module.RESULTS / "bootstrap"
+    repeated_cv: Path = paths_module.RESULTS / "repeated_cv"
+    models: Path = paths_module.RESULTS / "models"
+    published: Path = paths_module.PUBLISHED_TABLE
+    paper: Path = paths_module.PAPER
+    timings: Path = paths_module.REPORT_TIMINGS
 
 
 class Index:
@@ -59,7 +71,20 @@ class Index:
         self.entries.append((stem, description, f"`{stage}`", params, files))
 
 
+@dataclass(frozen=True)
+class ReportParams:
+    equivalence_margin: float = 0.05  # SMAE: ours and published agree if their difference is surely inside +- this
+
+    def __post_init__(self):
+        if not self.equivalence_margin > 0:
+            raise ParameterError(f"report.equivalence_margin must be positive, got {self.equivalence_margin}")
+
+
 def run(params_path: Path, paths: Paths) -> dict:
+    settings = load_section("report", ReportParams, params_path)
+    # Validated by the repeated_cv stage and check-params; importing that stage here would make
+    # the report depend on the whole CV machinery.
+    repeated_models = (read_params(params_path).get("repeated_cv") or {}).get("models") or []
     models, targets, schemes = pipeline_matrix(params_path)
     profile, _ = active_profile(params_path)
     titles = {"models": DISPLAY_NAMES, "targets": tables.TARGET_TITLES, "schemes": tables.SCHEME_TITLES}
@@ -99,21 +124,26 @@ def run(params_path: Path, paths: Paths) -> dict:
         for model in models:
             for target in targets:
                 predictions[model, target] = pd.read_csv(paths.cv / model / target / scheme / "predictions.csv")
-        written = figures.parity_grid(predictions, models, targets, titles, figure_dir / f"parity_{scheme}",
-                                      f"Out-of-fold predictions, {tables.SCHEME_TITLES[scheme]} (profile {profile})")
-        index.add(written, f"Parity plots, model x target, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+        written = figures.parity_grid(predictions, models, targets, titles, figure_dir / f"parity_{scheme}")
+        index.add(written, f"Out-of-fold predictions against the Materials Project values, model x target, "
+                           f"{tables.SCHEME_TITLES[scheme]}, profile {profile}. Each panel's MAE is the mean over "
+                           "folds, as in the tables; the axes span the 0.5-99.5th percentiles, points beyond are "
+                           "counted in the panel", "cv", model_params)
         written = figures.smae_bars(cv_metrics, scheme, titles, figure_dir / f"smae_{scheme}")
-        index.add(written, f"SMAE with 2-sigma error bars, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+        index.add(written, f"SMAE per model and target, {tables.SCHEME_TITLES[scheme]}: whiskers +-2 sigma over "
+                           "folds, arrowheads where they go beyond the axis", "cv", model_params)
         written = figures.ion_errors(per_ion, scheme, models, targets, titles, figure_dir / f"per_ion_{scheme}")
         index.add(written, f"Error by working ion, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
     summaries = {(model, target): pd.read_csv(paths.bootstrap / model / target / "summary.csv")
                  for model in models for target in targets}
     written = figures.learning_curves(summaries, models, targets, titles, figure_dir / "learning_curves")
-    index.add(written, "Bootstrap learning curves (error against training-set size)", "bootstrap",
+    index.add(written, "Bootstrap learning curves: MAE on the held-out stratified fold against training-set size; "
+                       "bands +-2 sigma over the repeats of the active profile (stated in the legend)", "bootstrap",
               "bootstrap.holdout_fold, profiles.<profile>.bootstrap")
     if per_cluster is not None:
         written = figures.cluster_heatmap(per_cluster, models, targets, titles, figure_dir / "loco_per_cluster")
-        index.add(written, "LOCO error per held-out cluster, relative to the control", "cv (loco)", model_params)
+        index.add(written, "SMAE of each model on each held-out cluster (LOCO), colour centred on 1 (the control), "
+                           "clipped at 2 (the cells print their values)", "cv (loco)", model_params)
     for stem, (description, stage, params) in MAP_DESCRIPTIONS.items():
         maps = [paths.paper / "figures" / "maps" / f"{stem}{suffix}" for suffix in (".png", ".pdf")]
         if all(path.exists() for path in maps):
@@ -121,10 +151,25 @@ def run(params_path: Path, paths: Paths) -> dict:
 
     timings = collect_timings(paths, models, targets, schemes)
     write_json(timings, paths.timings)
+    write_markdown(paths.paper / "timings.md", timings_markdown(timings, profile))
+    index.add([paths.paper / "timings.md"], "Where and how long the run ran: devices, seconds per stage (not a result)",
+              "report", "-")
     published = tables.load_published(paths.published)
     comparison = tables.comparison(published, cv_metrics, schemes)
+    uncertainty = tables.uncertainty(paths.cv, published, models, targets, schemes, settings.equivalence_margin)
+    for name, table in uncertainty.items():
+        written = tables.write_table_formats(table, table_dir / name, tables.UNCERTAINTY_CAPTIONS[name])
+        index.add(written, tables.UNCERTAINTY_CAPTIONS[name], "report", "report.equivalence_margin")
+    repeated = tables.repeated_cv_table(paths.repeated_cv, repeated_models, targets)
+    written = tables.write_table_formats(repeated, table_dir / "repeated_cv",
+                                         "SMAE over repeated draws of the stratified folds (fold-choice noise)")
+    index.add(written, "SMAE of the cheap models over repeated draws of the stratified folds", "repeated_cv",
+              "folds.repeats, repeated_cv.models")
     write_markdown(paths.paper / "REPRODUCTION.md",
-                   reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings, len(electrodes)))
+                   reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
+                                         len(electrodes))
+                   + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
+                   + tables.repeated_cv_markdown(repeated))
     tables.write_table_formats(comparison.round(4), table_dir / "comparison_published",
                                f"Published values beside ours, profile {profile}")
     index.add([table_dir / f"comparison_published{suffix}" for suffix in (".md", ".tex", ".csv")],
@@ -137,32 +182,30 @@ def run(params_path: Path, paths: Paths) -> dict:
 def collect_timings(paths: Paths, models, targets, schemes) -> dict:
     """Seconds per stage (and per model), from what each stage recorded."""
     featurize = json.loads(paths.featurize_timings.read_text())
-    cluster = json.loads(paths.cluster_metrics.read_text())
-    timings = {"featurize.seconds": featurize.get("magpie_seconds", 0) + featurize.get("modnet_seconds", 0),
-               "cluster.seconds": cluster["tsne_seconds"] + cluster["umap_seconds"] + cluster["representative_seconds"]}
-    runs = {}
+    cluster = json.loads(paths.cluster_timings.read_text())
+    timings = {"featurize.seconds": featurize["seconds"], "cluster.seconds": cluster["seconds"]}
+    devices = {featurize["device"], cluster["device"]}
+    cells = {}
     for model in models:
         for target in targets:
             for scheme in schemes:
-                runs.setdefault(("cv", model), []).append(paths.cv / model / target / scheme / "run.json")
-            runs.setdefault(("bootstrap", model), []).append(paths.bootstrap / model / target / "run.json")
-            runs.setdefault(("train", model), []).append(paths.models / model / target / "run.json")
-    devices = set()
-    for (stage, model), files in runs.items():
-        records = [json.loads(path.read_text()) for path in files]
+                cells.setdefault(("cv", model), []).append(paths.cv / model / target / scheme)
+            cells.setdefault(("bootstrap", model), []).append(paths.bootstrap / model / target)
+            cells.setdefault(("train", model), []).append(paths.models / model / target)
+    for (stage, model), folders in cells.items():
+        records = [json.loads((folder / paths_module.TIMINGS).read_text()) for folder in folders]
+        runs = [json.loads((folder / "run.json").read_text()) for folder in folders]
         devices.update(record["device"] for record in records)
         timings[f"{stage}.{model}.seconds"] = round(sum(record["seconds"] for record in records), 1)
-        timings[f"{stage}.{model}.fits"] = sum(record["fits"] for record in records)
-        profile_names = {record["profile"] for record in records}
-        timings[f"{stage}.{model}.profile"] = ", ".join(sorted(profile_names))
+        timings[f"{stage}.{model}.fits"] = sum(record["fits"] for record in runs)
+        timings[f"{stage}.{model}.profile"] = ", ".join(sorted({record["profile"] for record in runs}))
     timings["devices"] = ", ".join(sorted(devices))
-    versions = json.loads(next(iter(runs.values()))[0].read_text())["versions"]
-    timings["versions"] = versions
+    timings["versions"] = json.loads((next(iter(cells.values()))[0] / "run.json").read_text())["versions"]
     return timings
 
 
 def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, published: pd.DataFrame, schemes,
-                          profile: str, timings: dict, n_electrodes: int) -> str:
+                          profile: str, versions: dict, n_electrodes: int) -> str:
     lines = [
         "# Reproduction of the published results",
         "",
@@ -180,7 +223,7 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
         f"Ours, {scheme} | Difference | Within" for scheme in schemes) + " |"
     lines += [header, "|" + "---|" * (4 + 3 * len(schemes))]
     for _, row in comparison.iterrows():
-        digits = 3 if row["metric"] != "mae" or row["target"] == "voltage" else 1
+        digits = tables.digits(row["metric"], row["target"])
         cells = [DISPLAY_NAMES[row["model"]], tables.TARGET_TITLES[row["target"]], tables.METRIC_TITLES[row["metric"]],
                  f"{row['published']:.{digits}f} ({row['published_2sigma']:.{digits}f})"]
         for scheme in schemes:
@@ -192,21 +235,19 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
         within = int(comparison[f"{scheme}_within"].sum())
         lines.append(f"- {tables.SCHEME_TITLES[scheme]}: {within} of {len(comparison)} inside the combined 2 sigma.")
 
-    lines += ["", "## Does CrabNet rank first? (the paper's RQ2)", ""]
+    best = DISPLAY_NAMES[tables.PAPER_BEST]
+    lines += ["", f"## Does {best} rank first? (the paper's RQ2)", ""]
     for scheme in schemes:
         ranks = tables.ranking(cv_metrics, scheme)
-        first = int(ranks["crabnet_first"].sum())
-        lines.append(f"- {tables.SCHEME_TITLES[scheme]}: CrabNet is best in {first} of {len(ranks)} columns. "
+        first = int(ranks["paper_best_first"].sum())
+        lines.append(f"- {tables.SCHEME_TITLES[scheme]}: {best} is best in {first} of {len(ranks)} columns. "
                      + "; ".join(f"{tables.TARGET_TITLES[r.target]} {tables.METRIC_TITLES[r.metric]}: "
                                  f"{DISPLAY_NAMES[r.best]}" for r in ranks.itertuples()) + ".")
     published_ranks = tables.ranking(published.assign(scheme="published"), "published")
-    lines.append(f"- Published table: CrabNet is best in {int(published_ranks['crabnet_first'].sum())} of "
+    lines.append(f"- Published table: {best} is best in {int(published_ranks['paper_best_first'].sum())} of "
                  f"{len(published_ranks)} columns.")
 
-    lines += ["", "## Inconsistencies in the published table", ""]
-    notes = tables.published_inconsistencies(published)
-    lines += [f"- {note}." for note in notes] or ["- None found."]
-    lines += ["", "Every other SMAE spread equals the MAE spread divided by the control's MAE; we follow that rule."]
+    lines += ["", "(Best by point value; the uncertainty of that order is in the section \"Which model is best\".)"]
     control_r2 = cv_metrics[(cv_metrics["model"] == "control") & (cv_metrics["metric"] == "r2")]
     lines += ["", "The published control R2 is 0 (0) in every column. Ours predicts the training mean and is scored on",
               "each held-out fold, so its R2 there is 1 - (fold variance + squared shift of the fold mean) / fold",
@@ -216,13 +257,21 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
               "was scored against each test set's own mean."]
 
     lines += ["", "## The run that produced this", "",
-              f"- Data: `data/mp_batteries.csv` (DVC, `data.dvc`), a Materials Project Battery Explorer export from before",
+              "- Data: `data/mp_batteries.csv` (DVC, `data.dvc`), a Materials Project Battery Explorer export from before",
               f"  November 2024 (release not recorded); {n_electrodes:,} insertion electrodes after `prepare`.",
               f"- Profile: {profile} (`params.yaml`).",
-              f"- Device(s): {timings['devices']}.",
-              "- Software: " + ", ".join(f"{name} {version}" for name, version in timings["versions"].items() if version) + ".",
-              "- Run time per stage (seconds, summed over cells; `results/timings.json`):", ""]
-    lines += ["| Stage | Seconds | Fits |", "|---|---|---|"]
+              "- Software: " + ", ".join(f"{name} {version}" for name, version in versions.items() if version) + ".",
+              "- Devices and run time per stage: [timings.md](timings.md) (kept apart: they differ on every run,",
+              "  the results above do not).", ""]
+    return "\n".join(lines) + "\n"
+
+
+def timings_markdown(timings: dict, profile: str) -> str:
+    lines = ["# Where and how long the committed run ran", "",
+             f"Profile **{profile}**. Device(s): {timings['devices']}. Seconds summed over the cells of each stage",
+             "(`results/timings.json`, from each cell's `timings.json`); DVC adds a few seconds of process start per",
+             "cell. These numbers differ on every run; `make verify` leaves them out.", "",
+             "| Stage | Seconds | Fits |", "|---|---|---|"]
     for key, value in timings.items():
         if key.endswith(".seconds"):
             stem = key[: -len(".seconds")]
@@ -232,7 +281,7 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
 
 def index_markdown(index: Index, profile: str) -> str:
     lines = ["# paper/: every figure and table of the reproduction", "",
-             f"Rebuilt by `make reproduce` (the whole pipeline) or `make paper` (this report only, from cached",
+             "Rebuilt by `make reproduce` (the whole pipeline) or `make paper` (this report only, from cached",
              f"results). Profile of the committed run: **{profile}**. The comparison with the published table is",
              "in [REPRODUCTION.md](REPRODUCTION.md).", "",
              "| Item | What it shows | Stage | Parameters | Files |", "|---|---|---|---|---|"]

@@ -9,28 +9,30 @@ from pathlib import Path
 
 import joblib
 
+from electrode_ml import paths
 from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import active_profile, model_hyperparameters
-from electrode_ml.provenance import run_record
+from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
+from electrode_ml.provenance import run_record, timing_record
 from electrode_ml.stages import cell_parser
 
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              out_dir: Path) -> float:
     if target not in TARGET_KEYS:
-        raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
     model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
     start = time.perf_counter()
-    model.fit(X, X[TARGET_KEYS[target]])
+    model.fit(X, targets[TARGET_KEYS[target]])
     seconds = time.perf_counter() - start
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)
-    record = run_record(model, active_profile(params_path)[0], seconds, fits=1)
+    record = run_record(model, active_profile(params_path)[0], fits=1)
     write_json({**record, "target": TARGET_KEYS[target], "rows": len(X)}, out_dir / "run.json")
+    write_json(timing_record(seconds, fits=1), out_dir / paths.TIMINGS)
     return seconds
 
 
@@ -38,6 +40,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = cell_parser("train", __doc__)
     parser.add_argument("--out", type=Path, default=None, help="default: results/models/<model>/<target>")
     args = parser.parse_args(argv)
-    out = args.out or Path("results/models") / args.model / args.target
+    out = args.out or paths.trained_model(args.model, args.target)
     seconds = run_cell(args.model, args.target, args.params, args.electrodes, args.features, out)
     print(f"train {args.model}/{args.target}: fitted on all electrodes in {seconds:.1f} s -> {out}")

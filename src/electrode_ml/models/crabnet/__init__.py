@@ -6,6 +6,7 @@ machine, which has no TensorFlow, modnet or matminer.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import warnings
@@ -14,9 +15,11 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 from crabnet.utils.optim import SWA
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 DEVICES = ("auto", "cpu", "cuda")
+TRAINERS = ("crabnet", "batched")
+GROUP_STEP_RATIO = 0.8
 
 
 def resolve_device(device: str) -> str:
@@ -87,7 +90,15 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
     `epochs=None` and `batch_size=None` mean crabnet's own defaults (300 epochs; batch size from
     the data size). crabnet rounds epochs up to a multiple of 2 x `epochs_step` (default 10, so
     20), starts weight averaging after 2 x `epochs_step` epochs, and holds out `val_size` of the
-    training rows to choose the averaged weights.
+    training rows to choose the averaged weights. crabnet 2.0.8 does not hand `out_hidden` to its
+    network, whose head is always (1024, 512, 256, 128); both trainers build that network.
+
+    `trainer` picks the training loop: "crabnet" is `CrabNet.fit` itself, one model at a time;
+    "batched" is `electrode_ml.models.crabnet.batched`, the same network, optimizer chain, schedule,
+    loss, scaling and internal split, with every model that `fit_many` is handed trained together
+    on the device (random streams differ from crabnet's, so results agree statistically, not bit
+    for bit). A batched model holds CPU tensors and predicts on the device `device` resolves to then.
+    `matmul_precision` ("highest" or "high": TF32 on CUDA) applies to the batched trainer only.
     """
 
     input_sets = ()  # feature sets it reads from the model-input table
@@ -95,7 +106,8 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, epochs: int | None = None, epochs_step: int = 10, batch_size: int | None = None,
                  d_model: int = 512, N: int = 3,
                  heads: int = 4, dim_feedforward: int = 2048, out_hidden=(1024, 512, 256, 128), lr: float = 1e-3,
-                 val_size: float = 0.2, device: str = "auto", random_state: int = 1):
+                 val_size: float = 0.2, device: str = "auto", trainer: str = "crabnet",
+                 matmul_precision: str = "highest", random_state: int = 1):
         self.epochs = epochs
         self.epochs_step = epochs_step
         self.batch_size = batch_size
@@ -107,9 +119,15 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         self.lr = lr
         self.val_size = val_size
         self.device = device
+        self.trainer = trainer
+        self.matmul_precision = matmul_precision
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y):
+        if self._check_trainer() == "batched":
+            (self.network_,) = self._train_batched(X, y, [np.arange(len(X))])
+            self.device_, self.epochs_run_ = resolve_device(self.device), self.network_.epochs_run
+            return self
         from crabnet.crabnet_ import CrabNet
 
         self.device_ = resolve_device(self.device)
@@ -126,7 +144,64 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         self.epochs_run_ = self.model_.epoch + 1
         return self
 
+    def fit_many(self, X: pd.DataFrame, y, train_indices: list) -> list[CrabNetRegressor]:
+        """One fitted clone per entry of `train_indices` (row positions into X, repeats allowed):
+        with the batched trainer, trained together, one group per batch size; with crabnet's, one by one."""
+        if self._check_trainer() == "crabnet":
+            return [clone(self).fit(X.iloc[rows], y.iloc[rows]) for rows in train_indices]
+        fitted = []
+        for network in self._train_batched(X, y, train_indices):
+            model = clone(self)
+            model.network_, model.device_, model.epochs_run_ = network, resolve_device(self.device), network.epochs_run
+            fitted.append(model)
+        return fitted
+
+    def _train_batched(self, X: pd.DataFrame, y, train_indices: list) -> list:
+        from electrode_ml.models.crabnet.batched import CrabNetSettings, train_crabnets
+
+        device = resolve_device(self.device)
+        settings = CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
+                                   d_model=self.d_model, N=self.N, heads=self.heads,
+                                   dim_feedforward=self.dim_feedforward, val_size=self.val_size,
+                                   matmul_precision=self.matmul_precision)
+        compositions, targets = X["composition"].to_numpy(), np.asarray(y, dtype=float)
+        train_indices = [np.asarray(rows) for rows in train_indices]
+        networks = [None] * len(train_indices)
+        for members in self._training_groups([len(rows) for rows in train_indices]):
+            trained = train_crabnets(compositions, targets, [train_indices[m] for m in members], settings, device,
+                                     self.random_state)
+            for member, network in zip(members, trained):
+                networks[member] = network
+        return networks
+
+    def _training_groups(self, sizes: list[int]) -> list[list[int]]:
+        """Which training sets train together: one batch size, and batches per epoch within
+        `GROUP_STEP_RATIO` of the group's longest, since a shorter set sits out the extra steps
+        while its share of every step is still computed. The folds of a cv cell make one group
+        per batch size; the draws of a bootstrap cell one group per fraction."""
+        from crabnet.crabnet_ import CrabNet
+
+        fit_sizes = [n - math.ceil(self.val_size * n) for n in sizes]  # train_test_split rounds the held-out part up
+        batch_sizes = [CrabNet._default_batch_size(None, self.batch_size, n) for n in fit_sizes]
+        steps = [math.ceil(n / batch) for n, batch in zip(fit_sizes, batch_sizes)]
+        groups: list[list[int]] = []
+        for position in sorted(range(len(sizes)), key=lambda p: (batch_sizes[p], -steps[p])):
+            group = groups[-1] if groups else None
+            if (group and batch_sizes[group[0]] == batch_sizes[position]
+                    and steps[position] >= GROUP_STEP_RATIO * steps[group[0]]):
+                group.append(position)
+            else:
+                groups.append([position])
+        return groups
+
+    def _check_trainer(self) -> str:
+        if self.trainer not in TRAINERS:
+            raise ValueError(f"CrabNetRegressor.trainer must be one of {TRAINERS}, got {self.trainer!r}")
+        return self.trainer
+
     def predict(self, X: pd.DataFrame):
+        if hasattr(self, "network_"):
+            return self.network_.predict(X["composition"].to_numpy(), resolve_device(self.device))
         # The row number rides along as the "target" so we can check crabnet kept the order.
         frame = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.arange(len(X), dtype=float)})
         with scratch_directory(), quiet_crabnet():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.utils.validation import check_is_fitted
 
 MAGPIE_PREFIX = "magpie|"
 
@@ -30,4 +31,8 @@ class RandomForestMagpie(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        # One job: with several, scikit-learn adds the trees' predictions in whatever order the
+        # threads finish, and the sums differ in the last bits from run to run.
+        check_is_fitted(self, "forest_")
+        self.forest_.set_params(n_jobs=1)
         return self.forest_.predict(X[self.features_].to_numpy(dtype=float))

@@ -1,0 +1,77 @@
+"""Stage `repeated_cv`: one model x target on `folds.repeats` draws of the stratified 5 folds.
+
+A single draw of the folds is one sample of how the data could have been split; the spread of
+SMAE over draws is the fold-choice noise that the one-draw tables carry without showing it. Run
+for the cheap models (`repeated_cv.models`). Outputs under results/repeated_cv/<model>/<target>/:
+folds.csv (repeat, fold, n, mae, r2, control_mae), metrics.json (mean SMAE, MAE and R2 over
+draws, with 2 sigma over draws), run.json and timings.json.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from electrode_ml import paths
+from electrode_ml.data import TARGET_KEYS
+from electrode_ml.files import write_json, write_table
+from electrode_ml.inputs import load_model_inputs
+from electrode_ml.models import make_model
+from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
+from electrode_ml.provenance import run_record, timing_record
+from electrode_ml.stages import cell_parser
+from electrode_ml.validation import cross_validate, per_fold_metrics, two_sigma
+
+
+@dataclass(frozen=True)
+class RepeatedCVParams:
+    models: list[str] = field(default_factory=lambda: ["control", "rf_magpie"])
+
+
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+             folds_csv: Path, out_dir: Path) -> dict:
+    if target not in TARGET_KEYS:
+        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    control = make_model("control")
+    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    y = targets[TARGET_KEYS[target]]
+    folds = pd.read_csv(folds_csv)
+    start = time.perf_counter()
+    tables = []
+    for repeat, draw in tqdm(folds.groupby("repeat"), desc=f"repeated cv {model_name}/{target}", unit="draw"):
+        assignment = draw.set_index("battery_id")["fold"]
+        model_folds = per_fold_metrics(cross_validate(model, X, y, assignment))
+        control_folds = per_fold_metrics(cross_validate(control, X, y, assignment))
+        tables.append(model_folds.assign(repeat=repeat, control_mae=control_folds["mae"].to_numpy()))
+    seconds = time.perf_counter() - start
+    per_fold = pd.concat(tables, ignore_index=True)[["repeat", "fold", "n", "mae", "r2", "control_mae"]]
+    per_draw = per_fold.groupby("repeat").agg(mae=("mae", "mean"), control=("control_mae", "mean"), r2=("r2", "mean"))
+    smae = per_draw["mae"] / per_draw["control"]
+    prefix = f"{model_name}.{target}.stratified5_repeated"
+    metrics = {f"{prefix}.smae": float(smae.mean()), f"{prefix}.smae_2sigma_over_draws": two_sigma(smae),
+               f"{prefix}.mae": float(per_draw["mae"].mean()), f"{prefix}.mae_2sigma_over_draws": two_sigma(per_draw["mae"]),
+               f"{prefix}.r2": float(per_draw["r2"].mean()), f"{prefix}.draws": len(per_draw),
+               f"{prefix}.smae_range": float(np.ptp(smae))}
+    write_table(per_fold, out_dir / "folds.csv")
+    write_json(metrics, out_dir / "metrics.json")
+    write_json(run_record(model, active_profile(params_path)[0], fits=len(per_fold)), out_dir / "run.json")
+    write_json(timing_record(seconds, fits=len(per_fold)), out_dir / paths.TIMINGS)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = cell_parser("repeated_cv", __doc__)
+    parser.add_argument("--folds", type=Path, default=paths.fold_file("stratified5_repeated"),
+                        help="repeated fold file (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=None, help="default: results/repeated_cv/<model>/<target>")
+    args = parser.parse_args(argv)
+    out = args.out or paths.repeated_cv_cell(args.model, args.target)
+    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.features, args.folds, out)
+    prefix = f"{args.model}.{args.target}.stratified5_repeated"
+    print(f"repeated cv {args.model}/{args.target}: SMAE {metrics[prefix + '.smae']:.3f} "
+          f"+- {metrics[prefix + '.smae_2sigma_over_draws']:.3f} (2 sigma over {metrics[prefix + '.draws']} draws)")

@@ -1,0 +1,60 @@
+"""Results and trained models travel through the `results` DVC remote: a fresh clone pulls them,
+`dvc status` is clean, and `electrode-ml predict` answers without retraining."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CELLS = ["train@control-voltage", "train@rf_magpie-voltage"]
+
+
+def _run(*command, cwd):
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def _workspace(tmp_path: Path, name: str, raw_sample) -> Path:
+    """A copy of this repository's tracked files (the working tree, so the test checks the code
+    under test), as its own git repository, on a 150-row sample and two cheap models."""
+    workspace = tmp_path / name
+    files = _run("git", "ls-files", "-co", "--exclude-standard", cwd=REPOSITORY).stdout.split()
+    for file in files:
+        if (REPOSITORY / file).is_file():
+            (workspace / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPOSITORY / file, workspace / file)
+    (workspace / "data").mkdir(exist_ok=True)
+    raw_sample.to_csv(workspace / "data" / "sample.csv", index=False)
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["prepare"]["raw_csv"] = "data/sample.csv"
+    params["models"], params["targets"] = ["control", "rf_magpie"], ["voltage"]
+    params["profiles"]["quick"]["rf_magpie"] = {"n_estimators": 20, "n_jobs": 1}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sample"]):
+        _run(*command, cwd=workspace)
+    return workspace
+
+
+def test_trained_models_round_trip_through_the_results_remote(tmp_path, raw_sample):
+    remote = tmp_path / "remote"
+    first = _workspace(tmp_path, "first", raw_sample)
+    _run("dvc", "remote", "modify", "--local", "results", "url", str(remote), cwd=first)
+    _run("dvc", "repro", *CELLS, cwd=first)
+    _run("dvc", "push", "-r", "results", "featurize", *CELLS, cwd=first)
+    lock = (first / "dvc.lock").read_text()
+
+    second = _workspace(tmp_path, "second", raw_sample)
+    (second / "dvc.lock").write_text(lock)  # as a clone of the commit that holds the run
+    _run("dvc", "remote", "modify", "--local", "results", "url", str(remote), cwd=second)
+    _run("dvc", "pull", "-r", "results", "featurize", *CELLS, cwd=second)  # featurize: what predict checks inputs against
+    status = _run("dvc", "status", *CELLS, cwd=second).stdout
+    assert "up to date" in status, status
+    predicted = _run(str(BIN / "electrode-ml"), "predict", "LiFePO4", "--ion", "Li", cwd=second)
+    assert "RF@Magpie" in predicted.stdout

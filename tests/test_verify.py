@@ -1,0 +1,59 @@
+"""`electrode-ml verify`: what counts as a difference from the committed results, and what does not."""
+import textwrap
+
+from electrode_ml.verify import compare_hashes, compare_metrics, output_hashes
+
+LOCK = textwrap.dedent("""\
+    schema: '2.0'
+    stages:
+      cv@rf_magpie-voltage-loco:
+        cmd: electrode-ml cv
+        outs:
+        - path: results/cv/rf_magpie/voltage/loco/predictions.csv
+          hash: md5
+          md5: aaaa
+        - path: results/cv/rf_magpie/voltage/loco/timings.json
+          hash: md5
+          md5: tttt
+""")
+
+
+def test_timing_files_are_left_out_of_the_comparison():
+    assert output_hashes(LOCK) == {"results/cv/rf_magpie/voltage/loco/predictions.csv": "aaaa"}
+    other = LOCK.replace("tttt", "uuuu")
+    assert compare_hashes(output_hashes(LOCK), output_hashes(other)) == []
+
+
+def test_a_changed_missing_or_extra_output_is_named():
+    ours = {"results/a.csv": "bbbb", "results/new.csv": "cccc"}
+    differences = compare_hashes({"results/a.csv": "aaaa", "results/gone.csv": "dddd"}, ours)
+    assert differences == ["results/a.csv: committed aaaa, this run bbbb",
+                           "results/gone.csv: committed, but not an output of this run",
+                           "results/new.csv: an output of this run, not in the committed dvc.lock"]
+
+
+def test_metric_differences_are_named_with_their_size():
+    differences = compare_metrics({"m.smae": 0.5, "m.folds": 5}, {"m.smae": 0.5000001, "m.folds": 5}, "x.json")
+    assert differences == ["x.json: m.smae: committed 0.5, this run 0.5000001 (difference +1e-07)"]
+    assert compare_metrics({"a": 1}, {"a": 1}, "x.json") == []
+
+
+def test_compare_puts_experiments_in_columns_and_shows_only_changed_params():
+    from electrode_ml.compare import changed_params, experiment_rows, results_table
+
+    def record(eps, smae):
+        return {"data": {"params": {"params.yaml": {"data": {"cluster": {"eps": eps, "min_samples": 10}}}},
+                         "metrics": {"results/cv/rf_magpie/voltage/loco/metrics.json": {"data": {
+                             "rf_magpie.voltage.loco.smae": smae, "rf_magpie.voltage.loco.r2": 0.5,
+                             "rf_magpie.voltage.loco.mae": 1.0}}}}}
+
+    shown = [{"rev": "workspace", "name": None, **record(6.0, 0.61), "experiments": None},
+             {"rev": "abcdef1234", "name": "main", **record(6.0, 0.61),
+              "experiments": [{"revs": [{"rev": "1234567", "name": "eps-five", **record(5.0, 0.58)}]}]}]
+    rows = experiment_rows(shown)
+    assert list(rows) == ["workspace", "main", "eps-five"]
+    params = changed_params(rows)
+    assert list(params.index) == ["cluster.eps"] and params.loc["cluster.eps", "eps-five"] == 5.0
+    table = results_table(rows)
+    assert table.loc[("rf_magpie", "voltage", "loco", "smae"), "eps-five"] == 0.58
+    assert len(table.to_string().splitlines()[0]) <= 100
