@@ -74,7 +74,7 @@ def synthetic(tmp_path):
                 _write_json(cell / "timings.json", timing)
             curve = paths.bootstrap / model / target
             curve.mkdir(parents=True)
-            pd.DataFrame({"fraction": [0.5, 1.0], "n_train": [30, 60], "mae": [2.0, 1.0], "mae_2sigma": [0.2, 0.1]}
+            pd.DataFrame({"fraction": [0.5, 1.0], "n_train": [30, 60], "repeats": [2, 2], "mae": [2.0, 1.0], "mae_2sigma": [0.2, 0.1]}
                          ).to_csv(curve / "summary.csv", index=False)
             _write_json(curve / "run.json", run)
             _write_json(curve / "timings.json", timing)
@@ -161,3 +161,9 @@ def test_the_committed_paper_folder_is_fully_indexed():
 def test_a_cell_matches_only_inside_the_combined_two_sigma(ours, ours_2s, published, published_2s, inside):
     # combined: sqrt(0.03^2 + 0.03^2) = 0.0424 < 0.05; sqrt(0.03^2 + 0.04^2) = 0.05
     assert within_combined_two_sigma(ours, ours_2s, published, published_2s) is inside
+
+
+def test_every_cited_key_is_in_the_bibliography():
+    bibliography = (report_stage.Paths().paper / "references.bib").resolve().read_text()
+    keys = set(re.findall(r"^@\w+\{([^,]+),", bibliography, flags=re.MULTILINE))
+    assert {key for _, key in report_stage.REFERENCES} <= keys

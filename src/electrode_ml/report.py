@@ -145,6 +145,16 @@ def per_ion_errors(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["scheme", "target", "model", "working_ion", "n", "mae"]]
 
 
+def per_ion_pivot(per_ion: pd.DataFrame) -> pd.DataFrame:
+    """One row per scheme, target and model, one column per working ion (most electrodes first)."""
+    ions = per_ion.groupby("working_ion")["n"].max().sort_values(ascending=False).index
+    table = per_ion.pivot_table(index=["scheme", "target", "model"], columns="working_ion", values="mae", sort=False)
+    table = table[list(ions)].round(3).reset_index()
+    table["target"] = table["target"].map(TARGET_TITLES)
+    table["model"] = table["model"].map(DISPLAY_NAMES)
+    return table.rename_axis(columns=None)
+
+
 def dataset_summary(electrodes: pd.DataFrame, prepare_summary: dict) -> pd.DataFrame:
     rows = [{"quantity": "electrodes (rows used)", "value": f"{len(electrodes):,}"},
             {"quantity": "rows set aside by prepare", "value": str(prepare_summary["rows_dropped"])},
@@ -158,12 +168,48 @@ def dataset_summary(electrodes: pd.DataFrame, prepare_summary: dict) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+# Plain-text units and symbols as each format typesets them.
+MARKDOWN_SYMBOLS = {"cm3": "cm³", "R2": "R²", "+-": "±"}
+LATEX_SYMBOLS = {"cm3": "cm$^3$", "R2": "$R^2$", "+-": "$\\pm$", "2 sigma": "2$\\sigma$"}
+
+
+def display_header(column: str) -> str:
+    """`smae_2sigma` -> `SMAE 2 sigma`: snake_case columns read as words."""
+    if " " in column or not column.islower():
+        return column
+    words = column.replace("2sigma", "2 sigma").replace("_", " ")
+    for short, long in (("smae", "SMAE"), ("mae", "MAE"), ("r2", "R2"), ("se", "SE"), ("elmd", "ElMD")):
+        words = " ".join(long if word == short else word for word in words.split(" "))
+    return words[0].upper() + words[1:]
+
+
+def _symbols(text: str, symbols: dict[str, str]) -> str:
+    for plain, typeset in symbols.items():
+        text = text.replace(plain, typeset)
+    return text
+
+
 def write_table_formats(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
-    """Markdown, LaTeX (booktabs) and CSV of one table."""
+    """Markdown, LaTeX (booktabs, via pandas' Styler) and CSV of one table.
+
+    The CSV keeps the data as computed (column names as in the code, empty cells empty); the
+    Markdown and LaTeX are for reading: words for headers, typeset units and symbols, numbers
+    right-aligned, a dash for an empty cell.
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
+    readable = table.rename(columns=display_header)
+    numeric = [pd.api.types.is_numeric_dtype(readable[column]) for column in readable.columns]
+    markdown = readable.astype(object).where(readable.notna().to_numpy(), "–")
+    markdown = markdown.rename(columns=lambda c: _symbols(c, MARKDOWN_SYMBOLS))
+    latex = (readable.rename(columns=lambda c: _symbols(_latex_escape(c), LATEX_SYMBOLS)).style
+             .hide(axis="index").format(na_rep="--", precision=4, escape="latex")
+             .format_index(escape=None, axis="columns"))
     outputs = {
-        ".md": f"<!-- {caption} -->\n\n" + table.to_markdown(index=False) + "\n",
-        ".tex": _booktabs(table, caption),
+        ".md": f"<!-- {caption} -->\n\n" + markdown.to_markdown(index=False, colalign=["right" if n else "left" for n in numeric])
+               + "\n",
+        ".tex": latex.to_latex(hrules=True, caption=_symbols(_latex_escape(caption), LATEX_SYMBOLS),
+                               column_format="".join("r" if n else "l" for n in numeric), position_float="centering",
+                               environment="table"),
         ".csv": table.to_csv(index=False),
     }
     written = []
@@ -175,20 +221,10 @@ def write_table_formats(table: pd.DataFrame, stem: Path, caption: str) -> list[P
     return written
 
 
-def _booktabs(table: pd.DataFrame, caption: str) -> str:
-    def escape(value) -> str:
-        text = f"{value:.4g}" if isinstance(value, (float, np.floating)) else str(value)
-        for character, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                                       ("#", r"\#")):
-            text = text.replace(character, replacement)
-        return text
-
-    lines = [r"\begin{table}", r"\centering", rf"\caption{{{escape(caption)}}}",
-             r"\begin{tabular}{" + "l" * table.shape[1] + "}", r"\toprule",
-             " & ".join(escape(column) for column in table.columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(escape(value) for value in row) + r" \\" for row in table.itertuples(index=False)]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
+def _latex_escape(text: str) -> str:
+    for character, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        text = text.replace(character, replacement)
+    return text
 
 
 UNCERTAINTY_CAPTIONS = {

@@ -108,8 +108,8 @@ def run(params_path: Path, paths: Paths) -> dict:
                                              f"LOCO error per held-out cluster, profile {profile}")
         index.add(written, "MAE and SMAE of each model on each held-out cluster", "cv (loco)", model_params)
     per_ion = tables.per_ion_errors(paths.cv, models, targets, schemes)
-    written = tables.write_table_formats(per_ion.round(4), table_dir / "per_ion",
-                                         f"MAE by working ion, out-of-fold, profile {profile}")
+    written = tables.write_table_formats(tables.per_ion_pivot(per_ion), table_dir / "per_ion",
+                                         f"MAE by working ion (columns), out-of-fold, profile {profile}")
     index.add(written, "MAE by working ion for each model, target and scheme (RQ3)", "cv", model_params)
     cluster_table = clusters.round(3)
     written = tables.write_table_formats(cluster_table, table_dir / "clusters",
@@ -169,7 +169,7 @@ def run(params_path: Path, paths: Paths) -> dict:
                    reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
                                          len(electrodes))
                    + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
-                   + tables.repeated_cv_markdown(repeated))
+                   + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), table_dir / "comparison_published",
                                f"Published values beside ours, profile {profile}")
     index.add([table_dir / f"comparison_published{suffix}" for suffix in (".md", ".tex", ".csv")],
@@ -263,6 +263,26 @@ def reproduction_markdown(comparison: pd.DataFrame, cv_metrics: pd.DataFrame, pu
               "- Software: " + ", ".join(f"{name} {version}" for name, version in versions.items() if version) + ".",
               "- Devices and run time per stage: [timings.md](timings.md) (kept apart: they differ on every run,",
               "  the results above do not).", ""]
+    return "\n".join(lines) + "\n"
+
+
+# What REPRODUCTION.md rests on, with its key in paper/references.bib.
+REFERENCES = (
+    ("The paper reproduced", "wu2026electrode"), ("Data: the Materials Project", "jain2013materials"),
+    ("Formula parsing: pymatgen", "ong2013pymatgen"), ("CrabNet", "wang2021crabnet"),
+    ("mat2vec element embeddings (CrabNet's)", "tshitoyan2019mat2vec"),
+    ("MODNet", "debreuck2021modnet"), ("MODNet's feature selection and benchmarks", "debreuck2021benchmarking"),
+    ("matminer (featurizers)", "ward2018matminer"), ("Magpie features", "ward2016magpie"),
+    ("ElMD (mean representatives)", "hargreaves2020elmd"), ("t-SNE", "vandermaaten2008tsne"),
+    ("UMAP", "mcinnes2018umap"), ("DBSCAN", "ester1996dbscan"), ("scikit-learn (random forest, folds, t-SNE)",
+                                                                 "pedregosa2011sklearn"),
+    ("Corrected standard errors of CV means", "nadeau2003inference"),
+)
+
+
+def references_markdown() -> str:
+    lines = ["", "## References", "", "BibTeX entries in [references.bib](references.bib), by key:", ""]
+    lines += [f"- {what}: `{key}`" for what, key in REFERENCES]
     return "\n".join(lines) + "\n"
 
 
