@@ -1,9 +1,11 @@
 """Results and trained models travel through the `results` DVC remote: a fresh clone pulls them,
 `dvc status` is clean, and `electrode-ml predict` answers without retraining."""
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -47,14 +49,41 @@ def test_trained_models_round_trip_through_the_results_remote(tmp_path, raw_samp
     first = _workspace(tmp_path, "first", raw_sample)
     _run("dvc", "remote", "modify", "--local", "results", "url", str(remote), cwd=first)
     _run("dvc", "repro", *CELLS, cwd=first)
-    _run("dvc", "push", "-r", "results", "featurize", *CELLS, cwd=first)
+    _run("dvc", "push", "-r", "results", "--with-deps", *CELLS, cwd=first)
     lock = (first / "dvc.lock").read_text()
 
     second = _workspace(tmp_path, "second", raw_sample)
     (second / "dvc.lock").write_text(lock)  # as a clone of the commit that holds the run
     _run("dvc", "remote", "modify", "--local", "results", "url", str(remote), cwd=second)
-    _run("dvc", "pull", "-r", "results", "featurize", *CELLS, cwd=second)  # featurize: what predict checks inputs against
+    _run("dvc", "pull", "-r", "results", "--with-deps", *CELLS, cwd=second)
     status = _run("dvc", "status", *CELLS, cwd=second).stdout
     assert "up to date" in status, status
     predicted = _run(str(BIN / "electrode-ml"), "predict", "LiFePO4", "--ion", "Li", cwd=second)
     assert "RF@Magpie" in predicted.stdout
+
+
+def test_a_queued_sweep_keeps_each_experiments_metrics(tmp_path, raw_sample):
+    """The README's sweep: two `cluster.eps` experiments through DVC's queue, both visible with
+    their `n_clusters` afterwards (metrics are git-tracked, so experiments keep them)."""
+    workspace = _workspace(tmp_path, "sweep", raw_sample)
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["cluster"].update({"perplexity": 15, "min_samples": 5})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run("git", "commit", "-qam", "sample cluster settings", cwd=workspace)
+    for eps in (3.0, 6.0):
+        _run("dvc", "exp", "run", "--queue", "-S", f"cluster.eps={eps}", "cluster", cwd=workspace)
+    _run("dvc", "queue", "start", "--jobs", "1", cwd=workspace)
+    deadline = time.monotonic() + 600
+    while "Running" in (queued := _run("dvc", "queue", "status", cwd=workspace).stdout) or "Queued" in queued:
+        assert time.monotonic() < deadline, queued
+        time.sleep(5)
+    shown = json.loads(_run("dvc", "exp", "show", "--json", cwd=workspace).stdout)
+    experiments = [revision for commit in shown for experiment in (commit.get("experiments") or [])
+                   for revision in experiment.get("revs") or []]
+    found = {}
+    for revision in experiments:
+        data = revision["data"]
+        eps = data["params"]["params.yaml"]["data"]["cluster"]["eps"]
+        found[eps] = data["metrics"]["results/clusters/metrics.json"]["data"]["n_clusters"]
+    assert set(found) == {3.0, 6.0}, found
+    assert found[3.0] != found[6.0]  # the metric belongs to each experiment, not to the workspace

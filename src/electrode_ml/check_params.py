@@ -59,14 +59,18 @@ def check(path: Path, profile: str | None = None) -> list[str]:
     if not isinstance(params.get("seed", 42), int):
         problems.append(f"{path}: seed = {params.get('seed')!r} should be an integer")
     for name, block in profiles.items():
-        for model in (params.get("models") or []):
-            if model not in MODEL_CLASSES:
-                continue
-            if model not in (block or {}):
+        block = block or {}
+        for model in params.get("models") or []:
+            if model in MODEL_CLASSES and model not in block:
                 problems.append(f"{path}: profiles.{name} has no `{model}:` block")
+        for key, hyperparameters in block.items():
+            if key == "bootstrap":  # the learning-curve settings, checked by the bootstrap stage
+                continue
+            if key not in MODEL_CLASSES:
+                problems.append(f"{path}: profiles.{name}.{key} is neither a model nor `bootstrap`")
                 continue
             try:
-                make_model(model, **(block[model] or {}))
+                make_model(key, **(hyperparameters or {}))
             except ParameterError as error:
                 problems.append(f"{path}: profiles.{name}.{error}")
     return problems

@@ -71,7 +71,8 @@ def fetch_documents(api_key: str) -> tuple[list[dict], str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml download", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("data/mp_batteries_download.csv"))
+    parser.add_argument("--out", type=Path, default=Path("data/mp_batteries_download.csv"),
+                        help="where the CSV goes (default: %(default)s)")
     args = parser.parse_args(argv)
     api_key = os.environ.get("MP_API_KEY", "").strip()
     if not api_key:

@@ -31,18 +31,19 @@ def cross_validate(model, X: pd.DataFrame, y: pd.Series, folds: pd.Series, progr
     """Out-of-fold predictions: one row per electrode (battery_id, fold, y_true, y_pred).
 
     `folds` maps battery_id -> fold; a fresh clone of `model` is fitted for every fold. A model
-    with `fit_many` (CrabNet) gets every fold's training rows in one call, so that it can train
-    them together.
+    that trains several fits together (`trains_together`, CrabNet's batched trainer) gets every
+    fold's training rows in one `fit_many` call; the others fit fold by fold, under the progress bar.
     """
     folds = folds.loc[X.index]
     parts = []
     fold_ids = sorted(folds.unique())
     tests = {fold: (folds == fold).to_numpy() for fold in fold_ids}
-    if hasattr(model, "fit_many"):
+    together = getattr(model, "trains_together", False)
+    if together:
         fitted_by_fold = dict(zip(fold_ids, model.fit_many(X, y, [np.flatnonzero(~tests[fold]) for fold in fold_ids])))
     for fold in (progress(fold_ids) if progress else fold_ids):
         test = tests[fold]
-        fitted = fitted_by_fold[fold] if hasattr(model, "fit_many") else clone(model).fit(X[~test], y[~test])
+        fitted = fitted_by_fold[fold] if together else clone(model).fit(X[~test], y[~test])
         parts.append(pd.DataFrame({"battery_id": X.index[test], "fold": fold, "y_true": y[test].to_numpy(),
                                    "y_pred": fitted.predict(X[test])}))
     return pd.concat(parts, ignore_index=True)
@@ -85,9 +86,9 @@ def bootstrap_curve(model, X: pd.DataFrame, y: pd.Series, test: pd.Series, fract
     """Learning curve by bootstrap: for each fraction and repeat, draw that share of the training
     pool with replacement, fit, and score on the fixed held-out rows (`test`, a boolean mask).
 
-    The control is scored on the same draws, so each row carries its own SMAE. A model with
-    `fit_many` (CrabNet) gets every draw of the cell in one call; CrabNet's batched trainer then
-    trains together the draws of similar size (in practice one group per fraction).
+    The control is scored on the same draws, so each row carries its own SMAE. A model that trains
+    several fits together (`trains_together`) gets every draw of the cell in one `fit_many` call;
+    CrabNet's batched trainer then trains the draws of similar size together (one group per fraction).
     """
     from electrode_ml.models.control import Control
 
@@ -96,12 +97,13 @@ def bootstrap_curve(model, X: pd.DataFrame, y: pd.Series, test: pd.Series, fract
     rng = np.random.default_rng(seed)
     draws = [(fraction, repeat, rng.choice(pool, size=max(2, round(fraction * len(pool))), replace=True))
              for fraction in fractions for repeat in range(repeats)]
-    if hasattr(model, "fit_many"):
+    together = getattr(model, "trains_together", False)
+    if together:
         fitted_by_draw = model.fit_many(X, y, [rows_drawn for _, _, rows_drawn in draws])
     rows = []
     for number, (fraction, repeat, rows_drawn) in enumerate(progress(draws) if progress else draws):
         X_train, y_train = X.iloc[rows_drawn], y.iloc[rows_drawn]
-        fitted = fitted_by_draw[number] if hasattr(model, "fit_many") else clone(model).fit(X_train, y_train)
+        fitted = fitted_by_draw[number] if together else clone(model).fit(X_train, y_train)
         predictions = fitted.predict(X[test])
         control = Control().fit(X_train, y_train).predict(X[test])
         rows.append({"fraction": fraction, "repeat": repeat, "n_train": len(rows_drawn),

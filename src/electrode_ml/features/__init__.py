@@ -1,6 +1,8 @@
-"""Composition features, one small class per representation (matminer's featurizer contract).
+"""Composition features, one small class per representation, as matminer organizes its featurizers.
 
-Each class computes its table for a list of formulas, one row per formula, nothing downloaded.
+Each class wraps matminer featurizers (it is not one itself: its unit is a table, not a row):
+`name`, `feature_labels()` and `featurize(formulas)`, a table with one row per formula and the
+library's column names, nothing downloaded.
 `featurize_unique` applies one to the prepared data, featurizing each distinct formula once.
 """
 from electrode_ml.features.representations import (

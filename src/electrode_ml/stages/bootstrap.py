@@ -26,7 +26,7 @@ from electrode_ml.params import (
     model_hyperparameters,
 )
 from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages import cell_parser
+from electrode_ml.stages.cell import cell_parser
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 

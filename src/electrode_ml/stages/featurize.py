@@ -17,7 +17,7 @@ import pandas as pd
 from electrode_ml import paths
 from electrode_ml.data import DataValidationError
 from electrode_ml.features import REPRESENTATIONS, featurize_unique
-from electrode_ml.files import write_json, write_table
+from electrode_ml.files import interrupts_deferred, write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
 from electrode_ml.provenance import timing_record
 
@@ -50,11 +50,12 @@ def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: 
                         f"{name}.nan_cells": int(counts.sum())})
         print(f"featurize: {name}: {table.shape[1]} features for {len(table)} electrodes in {seconds[f'{name}_seconds']} s; "
               f"{int((counts > 0).sum())} columns hold NaN (elements without data)")
-    for name, table in tables.items():
-        write_table(table, out_dir / paths.feature_table(name).name, index=True)
-    write_table(pd.concat(nan_counts, ignore_index=True), out_dir / paths.FEATURE_NAN_COUNTS.name)
-    write_json(metrics, out_dir / paths.FEATURE_METRICS.name)
-    write_json(timing_record(sum(seconds.values()), **seconds), out_dir / paths.TIMINGS)
+    with interrupts_deferred():
+        for name, table in tables.items():
+            write_table(table, out_dir / paths.feature_table(name).name, index=True)
+        write_table(pd.concat(nan_counts, ignore_index=True), out_dir / paths.FEATURE_NAN_COUNTS.name)
+        write_json(metrics, out_dir / paths.FEATURE_METRICS.name)
+        write_json(timing_record(sum(seconds.values()), **seconds), out_dir / paths.TIMINGS)
     return metrics
 
 

@@ -9,6 +9,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from electrode_ml import paths
 from electrode_ml.data import load_raw, prepare_electrodes
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, load_section
@@ -28,16 +29,16 @@ def run(params: PrepareParams, out_dir: Path) -> dict:
         load_raw(params.raw_csv), params.composition_column, params.outlier_sigma, params.on_bad_row,
         params.plausible_ranges,
     )
-    write_table(prepared.electrodes, out_dir / "electrodes.csv")
-    write_table(prepared.rejected, out_dir / "rejected.csv")
-    write_json(prepared.summary, out_dir / "summary.json")
+    write_table(prepared.electrodes, out_dir / paths.ELECTRODES.name)
+    write_table(prepared.rejected, out_dir / paths.REJECTED.name)
+    write_json(prepared.summary, out_dir / paths.PREPARE_SUMMARY.name)
     return prepared.summary
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml prepare", description=__doc__)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
-    parser.add_argument("--out", type=Path, default=Path("results/prepared"))
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=paths.PREPARED, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     summary = run(load_section("prepare", PrepareParams, args.params), args.out)
     print(f"prepare: {summary['rows_in']} rows in, {summary['rows_out']} out, {summary['rows_dropped']} set aside "

@@ -23,7 +23,7 @@ from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
 from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
 from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages import cell_parser
+from electrode_ml.stages.cell import cell_parser
 from electrode_ml.validation import cross_validate, per_fold_metrics, two_sigma
 
 

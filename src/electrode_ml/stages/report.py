@@ -317,7 +317,7 @@ def write_markdown(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml report", description=__doc__)
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS)
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
     args = parser.parse_args(argv)
     summary = run(args.params, Paths())
     print(f"report: {summary['cells']} published cells compared (profile {summary['profile']}); "

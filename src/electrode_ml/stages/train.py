@@ -16,7 +16,7 @@ from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
 from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
 from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages import cell_parser
+from electrode_ml.stages.cell import cell_parser
 
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,

@@ -17,6 +17,8 @@ import pandas as pd
 from crabnet.utils.optim import SWA
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
+from electrode_ml.params import ParameterError
+
 DEVICES = ("auto", "cpu", "cuda")
 TRAINERS = ("crabnet", "batched")
 GROUP_STEP_RATIO = 0.8
@@ -26,11 +28,11 @@ def resolve_device(device: str) -> str:
     import torch
 
     if device not in DEVICES:
-        raise ValueError(f"CrabNetRegressor.device must be one of {DEVICES}, got {device!r}")
+        raise ParameterError(f"CrabNetRegressor.device must be one of {DEVICES}, got {device!r}")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CrabNetRegressor.device is 'cuda' but torch sees no CUDA device")
+        raise ParameterError("CrabNetRegressor.device is 'cuda' but torch sees no CUDA device")
     return device
 
 
@@ -144,6 +146,11 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         self.epochs_run_ = self.model_.epoch + 1
         return self
 
+    @property
+    def trains_together(self) -> bool:
+        """Whether `cross_validate` and `bootstrap_curve` should hand a cell's fits to `fit_many`."""
+        return self._check_trainer() == "batched"
+
     def fit_many(self, X: pd.DataFrame, y, train_indices: list) -> list[CrabNetRegressor]:
         """One fitted clone per entry of `train_indices` (row positions into X, repeats allowed):
         with the batched trainer, trained together, one group per batch size; with crabnet's, one by one."""
@@ -196,7 +203,7 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
 
     def _check_trainer(self) -> str:
         if self.trainer not in TRAINERS:
-            raise ValueError(f"CrabNetRegressor.trainer must be one of {TRAINERS}, got {self.trainer!r}")
+            raise ParameterError(f"CrabNetRegressor.trainer must be one of {TRAINERS}, got {self.trainer!r}")
         return self.trainer
 
     def predict(self, X: pd.DataFrame):

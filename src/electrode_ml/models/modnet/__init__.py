@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from electrode_ml.params import ParameterError
+
 MODNET_PREFIX = "modnet|"
 CROSS_NMI_CHOICES = ("precomputed", "fold")
 TARGET = "target"
@@ -61,9 +63,9 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y):
         if self.cross_nmi not in CROSS_NMI_CHOICES:
-            raise ValueError(f"MODNetRegressor.cross_nmi must be one of {CROSS_NMI_CHOICES}, got {self.cross_nmi!r}")
+            raise ParameterError(f"MODNetRegressor.cross_nmi must be one of {CROSS_NMI_CHOICES}, got {self.cross_nmi!r}")
         if not self.random_state:
-            raise ValueError("MODNetRegressor.random_state must be non-zero: modnet treats 0 as 'no seed'")
+            raise ParameterError("MODNetRegressor.random_state must be non-zero: modnet treats 0 as 'no seed'")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
         import tensorflow as tf
@@ -77,7 +79,7 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
 
         columns = [column for column in X.columns if column.startswith(MODNET_PREFIX)]
         if not columns:
-            raise ValueError("MODNetRegressor needs the MODNet columns ('modnet|...') in X")
+            raise ParameterError("MODNetRegressor needs the MODNet columns ('modnet|...') in X")
         names = [column[len(MODNET_PREFIX):] for column in columns]
         cross_nmi = None
         if self.cross_nmi == "precomputed":
@@ -93,6 +95,9 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         if cross_nmi is not None:
             cross_nmi = cross_nmi.loc[self.input_names_, self.input_names_]
         data.feature_selection(n=-1, cross_nmi=cross_nmi, n_jobs=self.n_jobs, random_state=self.random_state)
+        if self.n_feat > len(data.optimal_features):
+            raise ParameterError(f"MODNetRegressor.n_feat = {self.n_feat}, but only {len(data.optimal_features)} "
+                                 "features are usable here (non-constant, known to the cross NMI)")
         self.selected_features_ = list(data.optimal_features[: self.n_feat])
 
         self.model_ = MODNetModel(

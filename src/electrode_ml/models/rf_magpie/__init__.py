@@ -5,6 +5,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from electrode_ml.params import ParameterError
+
 MAGPIE_PREFIX = "magpie|"
 
 
@@ -24,7 +26,7 @@ class RandomForestMagpie(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         self.features_ = [column for column in X.columns if column.startswith(MAGPIE_PREFIX)]
         if not self.features_:
-            raise ValueError("RandomForestMagpie needs the Magpie columns ('magpie|...') in X")
+            raise ParameterError("RandomForestMagpie needs the Magpie columns ('magpie|...') in X")
         self.forest_ = RandomForestRegressor(n_estimators=self.n_estimators, n_jobs=self.n_jobs,
                                              random_state=self.random_state)
         self.forest_.fit(X[self.features_].to_numpy(dtype=float), np.asarray(y, dtype=float))
