@@ -1,38 +1,61 @@
-# electrode-ml: `make reproduce` on a CUDA GPU (the paper profile), from the same lock as `make install`.
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
+# electrode-ml: the environment of `make install` (the same lock and scripts/install.sh) for `make
+# reproduce`, with a CUDA GPU (--gpus all) or without. The image holds the environment only;
+# `make docker-reproduce` mounts the checkout and ../shared (README "Docker").
+#
+# No CUDA base image: torch's CUDA wheels bring their own CUDA runtime and cuDNN as pip packages,
+# and the driver comes from the host through the NVIDIA container toolkit. Debian bookworm ships
+# Python 3.11 (TensorFlow 2.15, for MODNet, has no wheels for newer Pythons).
+# CI builds FROM a debootstrapped bookworm made on its machine (scripts/docker_base.sh): no image
+# registry is reachable there.
+ARG BASE_IMAGE=debian:bookworm-slim
+FROM ${BASE_IMAGE}
 
-ENV DEBIAN_FRONTEND=noninteractive \
-    PIP_NO_CACHE_DIR=1 \
+ARG BASE_IMAGE
+# The only difference between the user's and CI's image: where torch==2.13.0 comes from. Users get
+# PyTorch's CUDA 12.8 build; CI passes TORCH_INDEX_URL= (pip's configuration of the base image,
+# i.e. the local CPU wheel) and TORCH_BUILD=cpu. The build fails if torch is not that build.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+ARG TORCH_BUILD=cu128
+LABEL org.opencontainers.image.title="electrode-ml" \
+      org.opencontainers.image.description="make reproduce for arXiv:2603.07805; mount the checkout (make docker-reproduce)" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}" \
+      io.electrode-ml.torch-build="${TORCH_BUILD}" \
+      io.electrode-ml.torch-source="${TORCH_INDEX_URL:-the base image pip configuration}"
+
+ENV PIP_NO_CACHE_DIR=1 \
     DVC_NO_ANALYTICS=1 \
     TF_CPP_MIN_LOG_LEVEL=3 \
     PYTHON=python3.11 \
-    TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128 \
     VENV=/home/electrode/venv \
-    MAKEFLAGS=--old-file=/home/electrode/venv/.installed
+    ELECTRODE_ML_TORCH_BUILD=${TORCH_BUILD} \
+    MAKEFLAGS=--old-file=/home/electrode/venv/.installed \
+    PATH=/home/electrode/venv/bin:$PATH
 
-# Python 3.11: TensorFlow 2.15 (for MODNet) has no wheels for newer Pythons. The deadsnakes PPA
-# keeps only its latest builds, so apt versions cannot be pinned without breaking the build.
+# Unpinned: the bookworm mirror keeps only the newest point-release and security builds, so pinned
+# versions would stop resolving. git: DVC's experiments drive the checkout's git repository.
+# The venv is readable by everyone: `make docker-reproduce` runs as the host user, not as electrode.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends software-properties-common \
-    && add-apt-repository -y ppa:deadsnakes/ppa \
-    && apt-get update \
-    && apt-get install -y --no-install-recommends python3.11 python3.11-venv python3.11-dev build-essential git make \
-    && rm -rf /var/lib/apt/lists/*
-
-RUN useradd --create-home --shell /bin/bash electrode
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3.11 python3.11-venv make git \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --shell /bin/bash electrode
+# Before the environment is installed: every later step copies the whole image with a plain
+# storage driver (CI's vfs), so the metadata steps come while it is small.
+COPY scripts/docker_entrypoint.sh /usr/local/bin/electrode-ml-entrypoint
+ENTRYPOINT ["electrode-ml-entrypoint"]
+CMD ["make", "reproduce"]
 USER electrode
 WORKDIR /home/electrode/electrode-ml
 
-# The environment from the lock files alone (the same scripts/install.sh as `make install`), in
-# $VENV outside the repository, so that `make docker-reproduce` can mount a checkout over it
-# (MAKEFLAGS above: a mounted checkout's newer file times must not trigger a reinstall).
+# The environment from the lock files alone, with the same scripts/install.sh as `make install`, in
+# $VENV outside the checkout that is mounted here (MAKEFLAGS above: the mounted checkout's newer
+# file times must not make `make` reinstall).
 COPY --chown=electrode:electrode requirements/ requirements/
 COPY --chown=electrode:electrode scripts/install.sh scripts/smoke_imports.py scripts/
-COPY --chown=electrode:electrode pyproject.toml README.md ./
+# pyproject.toml names README.md as the package's long description; the licence stands in for it,
+# so that editing the README does not rebuild the environment (the real one is in the mount).
+COPY --chown=electrode:electrode pyproject.toml ./
+COPY --chown=electrode:electrode LICENSE README.md
 COPY --chown=electrode:electrode src/electrode_ml/__init__.py src/electrode_ml/__init__.py
-RUN bash scripts/install.sh
-
-COPY --chown=electrode:electrode . .
-
-CMD ["make", "reproduce"]
+RUN bash scripts/install.sh \
+    && "$VENV/bin/python" -c 'import os, sys, torch; build = os.environ["ELECTRODE_ML_TORCH_BUILD"]; sys.exit(None if torch.__version__.endswith("+" + build) else f"torch {torch.__version__} is not the {build} build that the label says")'

@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 DATA := data/mp_batteries.csv
 export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
-# The venv's tools (dvc, electrode-ml) must be on PATH for the commands in dvc.yaml.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The venv's tools (dvc, electrode-ml) must be on PATH for the commands in dvc.yaml. abspath, not
+# $(CURDIR)/: the image's VENV is already absolute (/home/electrode/venv).
+export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install data reproduce profile test test-all paper bench lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce profile test test-all paper verify compare models bench lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -33,23 +34,36 @@ profile:
 paper: install
 	dvc repro --single-item report
 
+# Does this run give the committed results? Every output hash and metric, timings left out.
+verify: install
+	electrode-ml verify
+
+# Changed params and SMAE per model x target x scheme, one column per DVC experiment.
+compare: install
+	electrode-ml compare
+
+# Only what `electrode-ml predict` needs: prepare, featurize and the train cells (README "Screening").
+models: install data
+	dvc repro train
+
 test: install data
 	$(BIN)/python -m pytest -q
 
 test-all: install data
 	$(BIN)/python -m pytest -q -m ""
 
-# Docker (CUDA): the image holds the environment; the checkout, its DVC cache and ../shared (the
-# data remote) are mounted, so results land here as with a native run.
-IMAGE := electrode-ml
+# Docker: the image holds the environment; the checkout (with its DVC cache) and ../shared (the data
+# remote, read-only) are mounted, and the container runs as the host user, so results land here,
+# owned by whoever ran make, as with a native run. README "Docker".
+IMAGE ?= electrode-ml
+SHARED ?= $(abspath ../shared)
+DOCKER_USER ?= $(shell id -u):$(shell id -g)
+DOCKER_BUILD_ARGS ?=
 docker-build:
-	docker build -t $(IMAGE) .
+	docker build $(DOCKER_BUILD_ARGS) -t $(IMAGE) .
 
 docker-reproduce:
-	docker run --rm $(if $(shell command -v nvidia-smi 2>/dev/null),--gpus all,) \
-		--user $(shell id -u):$(shell id -g) -e HOME=/tmp -e PROFILE=$(PROFILE) \
-		-v $(CURDIR):/home/electrode/electrode-ml -v $(abspath ../shared):/home/electrode/shared \
-		$(IMAGE) make reproduce
+	@$(MAKE) --no-print-directory docker-run CMD="make reproduce"
 
 # Speed checks live here, never in unit tests: results/bench.json, benchmarks/, paper/PERFORMANCE.md.
 bench: install data
@@ -61,3 +75,19 @@ lint: install
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Any command in the image, mounted as docker-reproduce mounts it: make docker-run CMD="make test".
+# /etc/passwd and /etc/group from the host: dvc and git look the user up by uid (getpwuid).
+CMD ?= bash
+docker-run:
+	docker run --rm $(if $(shell test -t 0 && echo tty),-it,) $(if $(shell command -v nvidia-smi 2>/dev/null),--gpus all,) \
+		--user $(DOCKER_USER) -e HOME=/tmp -e PROFILE=$(PROFILE) -e PYTHONUNBUFFERED=1 \
+		-v /etc/passwd:/etc/passwd:ro -v /etc/group:/etc/group:ro \
+		-v $(CURDIR):/home/electrode/electrode-ml -v $(SHARED):/home/electrode/shared:ro \
+		$(IMAGE) $(CMD)
+
+# CI's Docker part (as root): base image, build, then make test and a pipeline slice in the image.
+docker-ci:
+	bash scripts/docker_ci.sh
+
+.PHONY: docker-run docker-ci
