@@ -31,10 +31,11 @@ def _workspace(tmp_path: Path, name: str, raw_sample) -> Path:
         if (REPOSITORY / file).is_file():
             (workspace / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPOSITORY / file, workspace / file)
-    (workspace / "data").mkdir(exist_ok=True)
-    raw_sample.to_csv(workspace / "data" / "sample.csv", index=False)
+    # Outside data/, which data.dvc tracks (the full data set, not needed here).
+    (workspace / "sample").mkdir()
+    raw_sample.to_csv(workspace / "sample" / "batteries.csv", index=False)
     params = yaml.safe_load((workspace / "params.yaml").read_text())
-    params["prepare"]["raw_csv"] = "data/sample.csv"
+    params["prepare"]["raw_csv"] = "sample/batteries.csv"
     params["models"], params["targets"] = ["control", "rf_magpie"], ["voltage"]
     params["profiles"]["quick"]["rf_magpie"] = {"n_estimators": 20, "n_jobs": 1}
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
