@@ -18,6 +18,13 @@ esac
 echo "make reproduce: profile '$profile' ($why); override with make reproduce PROFILE=paper|quick"
 [ "${1:-}" = "--choose-only" ] && exit 0
 make --no-print-directory install data
+# `dvc exp run` commits the experiment to hidden git refs and needs a git identity; a fresh machine
+# or container may have none. Borrow one for this run only (the repository's config is untouched).
+if [ -z "$(git config user.email || true)" ] && [ -z "${GIT_COMMITTER_EMAIL:-}" ]; then
+  export GIT_AUTHOR_NAME="electrode-ml ($(id -un 2>/dev/null || id -u))" GIT_AUTHOR_EMAIL="electrode-ml@localhost"
+  export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
+  echo "make reproduce: git has no user identity here; DVC's experiment commits are signed as $GIT_AUTHOR_NAME"
+fi
 # The whole params.yaml, by name, before DVC expands the matrix (a misspelt model would surface
 # as a missing file deep inside a stage).
 electrode-ml check-params --profile "$profile"

@@ -16,7 +16,12 @@ CELLS = ["train@control-voltage", "train@rf_magpie-voltage"]
 
 
 def _run(*command, cwd):
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", "PYTHONWARNINGS": "ignore"}
+    # A git identity of its own: a fresh machine (CI, a container) may have none, and git and DVC's
+    # experiments both commit.
+    identity = {"GIT_AUTHOR_NAME": "electrode-ml tests", "GIT_AUTHOR_EMAIL": "tests@electrode-ml.invalid",
+                "GIT_COMMITTER_NAME": "electrode-ml tests", "GIT_COMMITTER_EMAIL": "tests@electrode-ml.invalid"}
+    env = {**os.environ, **identity, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
+           "PYTHONWARNINGS": "ignore"}
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
     return result
@@ -40,7 +45,7 @@ def _workspace(tmp_path: Path, name: str, raw_sample) -> Path:
     params["profiles"]["quick"]["rf_magpie"] = {"n_estimators": 20, "n_jobs": 1}
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sample"]):
+                    ["git", "commit", "-qm", "sample"]):
         _run(*command, cwd=workspace)
     return workspace
 
