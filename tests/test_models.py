@@ -91,3 +91,11 @@ def test_fitted_model_survives_a_joblib_round_trip(name, model_inputs_sample, tm
     model = make_model(name, **settings).fit(train, train[TARGET])
     joblib.dump(model, tmp_path / "model.joblib")
     np.testing.assert_allclose(joblib.load(tmp_path / "model.joblib").predict(test), model.predict(test), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(MODEL_CLASSES))
+def test_predict_before_fit_says_so(name, model_inputs_sample):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        make_model(name).predict(model_inputs_sample)

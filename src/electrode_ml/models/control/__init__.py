@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 
 class Control(RegressorMixin, BaseEstimator):
@@ -17,4 +18,5 @@ class Control(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        check_is_fitted(self, "mean_")
         return np.full(len(X), self.mean_)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from crabnet.utils.optim import SWA
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
 
 from electrode_ml.params import ParameterError
 
@@ -207,6 +208,7 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         return self.trainer
 
     def predict(self, X: pd.DataFrame):
+        check_is_fitted(self, ("network_", "model_"), all_or_any=any)
         if hasattr(self, "network_"):
             return self.network_.predict(X["composition"].to_numpy(), resolve_device(self.device))
         # The row number rides along as the "target" so we can check crabnet kept the order.

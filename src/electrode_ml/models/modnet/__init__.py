@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
 
 from electrode_ml.params import ParameterError
 
@@ -109,5 +110,6 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: pd.DataFrame):
+        check_is_fitted(self, "model_")
         predictions = self.model_.predict(self._moddata(X))
         return predictions[TARGET].to_numpy(dtype=float)
