@@ -57,3 +57,10 @@ def test_compare_puts_experiments_in_columns_and_shows_only_changed_params():
     table = results_table(rows)
     assert table.loc[("rf_magpie", "voltage", "loco", "smae"), "eps-five"] == 0.58
     assert len(table.to_string().splitlines()[0]) <= 100
+
+
+def test_the_report_timing_page_is_a_timing_record_too():
+    from electrode_ml.verify import is_timing_record
+
+    assert is_timing_record("paper/timings.md") and is_timing_record("results/cv/a/b/c/timings.json")
+    assert not is_timing_record("paper/REPRODUCTION.md")

@@ -31,13 +31,18 @@ def git_show(revision: str, path: Path) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
+def is_timing_record(path: str) -> bool:
+    """`timings.json` beside each stage's results and the report's `paper/timings.md`."""
+    return Path(path).stem == Path(paths.TIMINGS).stem
+
+
 def output_hashes(lock_text: str) -> dict[str, str]:
     """Output path -> md5 over every stage of a dvc.lock, timing files left out."""
     lock = yaml.safe_load(lock_text) or {}
     hashes = {}
     for stage in (lock.get("stages") or {}).values():
         for out in stage.get("outs") or []:
-            if Path(out["path"]).name != paths.TIMINGS:
+            if not is_timing_record(out["path"]):
                 hashes[out["path"]] = out.get("md5")
     return hashes
 
