@@ -9,7 +9,7 @@
 # outputs, nothing rerun; call it with an empty carry), STOP_AFTER (seconds after which no new
 # cell starts, default 420, so that a 590 s call ends with its finished cells packed).
 # Outputs land in results/ as the DVC stages write them; they travel as crabnet_cells.tar in
-# parts of 15 MiB, four parts per call (the device tool returns at most 64 MiB per call).
+# parts of 15 MiB, four parts per call, for transfers that limit how much one call returns.
 # Cells recorded in scratch/gpu_run/timings.json are skipped; a returned crabnet_cells.tar placed
 # in scratch/gpu/previous/ (with its timings.json) is unpacked first, so a rerun resumes.
 set -euo pipefail
