@@ -25,8 +25,7 @@ from electrode_ml.params import (
     load_section,
     model_hyperparameters,
 )
-from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages.cell import cell_parser
+from electrode_ml.stages.cell import cell_parser, write_records
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 
@@ -68,8 +67,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     write_table(curve, out_dir / "curve.csv")
     write_table(summary, out_dir / "summary.csv")
     write_json(metrics, out_dir / "metrics.json")
-    write_json(run_record(model, profile_name, fits=len(curve)), out_dir / "run.json")
-    write_json(timing_record(seconds, fits=len(curve)), out_dir / paths.TIMINGS)
+    write_records(out_dir, model, params_path, seconds, fits=len(curve))
     return metrics
 
 

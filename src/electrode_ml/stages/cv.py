@@ -19,9 +19,8 @@ from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import MODEL_CLASSES, make_model
-from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
-from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages.cell import cell_parser
+from electrode_ml.params import ParameterError, model_hyperparameters
+from electrode_ml.stages.cell import cell_parser, write_records
 from electrode_ml.validation import (
     cross_validate,
     mae_by_group,
@@ -61,8 +60,7 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
     write_table(mae_by_group(predictions, X["working_ion"]).rename(columns={"group": "working_ion"}),
                 out_dir / "by_ion.csv")
     write_json(metrics, out_dir / "metrics.json")
-    write_json(run_record(model, active_profile(params_path)[0], fits=len(model_folds)), out_dir / "run.json")
-    write_json(timing_record(seconds, fits=len(model_folds)), out_dir / paths.TIMINGS)
+    write_records(out_dir, model, params_path, seconds, fits=len(model_folds))
     return metrics
 
 

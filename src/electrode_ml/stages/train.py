@@ -11,12 +11,11 @@ import joblib
 
 from electrode_ml import paths
 from electrode_ml.data import TARGET_KEYS
-from electrode_ml.files import atomic_path, write_json
+from electrode_ml.files import atomic_path
 from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import ParameterError, active_profile, model_hyperparameters
-from electrode_ml.provenance import run_record, timing_record
-from electrode_ml.stages.cell import cell_parser
+from electrode_ml.params import ParameterError, model_hyperparameters
+from electrode_ml.stages.cell import cell_parser, write_records
 
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
@@ -30,9 +29,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     seconds = time.perf_counter() - start
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)
-    record = run_record(model, active_profile(params_path)[0], fits=1)
-    write_json({**record, "target": TARGET_KEYS[target], "rows": len(X)}, out_dir / "run.json")
-    write_json(timing_record(seconds, fits=1), out_dir / paths.TIMINGS)
+    write_records(out_dir, model, params_path, seconds, fits=1, target=TARGET_KEYS[target], rows=len(X))
     return seconds
 
 
