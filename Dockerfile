@@ -28,7 +28,6 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHON=python3.11 \
     VENV=/home/electrode/venv \
     ELECTRODE_ML_TORCH_BUILD=${TORCH_BUILD} \
-    MAKEFLAGS=--old-file=/home/electrode/venv/.installed \
     PATH=/home/electrode/venv/bin:$PATH
 
 # Unpinned: the bookworm mirror keeps only the newest point-release and security builds, so pinned
@@ -48,8 +47,8 @@ USER electrode
 WORKDIR /home/electrode/electrode-ml
 
 # The environment from the lock files alone, with the same scripts/install.sh as `make install`, in
-# $VENV outside the checkout that is mounted here (MAKEFLAGS above: the mounted checkout's newer
-# file times must not make `make` reinstall).
+# $VENV outside the checkout that is mounted here. Its stamp holds the hash of these files, which
+# `make` compares with the mounted checkout's (scripts/install.sh).
 COPY --chown=electrode:electrode requirements/ requirements/
 COPY --chown=electrode:electrode scripts/install.sh scripts/smoke_imports.py scripts/
 # pyproject.toml names README.md as the package's long description; the licence stands in for it,

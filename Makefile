@@ -14,7 +14,12 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 install: $(STAMP)
 
-$(STAMP): requirements/requirements.txt requirements/constraints.txt requirements/crabnet.txt pyproject.toml scripts/install.sh
+# Up to date when the stamp holds the hash of the install inputs (scripts/install.sh lists them), not
+# when it is newer than they are: a fresh clone, or the checkout mounted into the image, is newer.
+ifneq ($(shell bash scripts/install.sh --inputs-hash),$(shell cat $(STAMP) 2>/dev/null))
+.PHONY: $(STAMP)
+endif
+$(STAMP):
 	bash scripts/install.sh
 
 data: $(DATA)

@@ -124,7 +124,7 @@ def test_make_puts_the_venv_on_path_whether_venv_is_absolute_or_relative(venv, e
 
 def test_docker_reproduce_mounts_the_checkout_at_the_images_workdir_and_runs_as_the_host_user():
     assert f"WORKDIR {IMAGE_CHECKOUT}" in DOCKERFILE
-    assert f"VENV={IMAGE_VENV}" in DOCKERFILE and f"MAKEFLAGS=--old-file={IMAGE_VENV}/.installed" in DOCKERFILE
+    assert f"VENV={IMAGE_VENV}" in DOCKERFILE
     commands = make("-n", "docker-reproduce", IMAGE="electrode-ml:test", DOCKER_USER="1234:5678", SHARED="/x/shared")
     run = " ".join(commands.replace("\\\n", " ").split())  # one line: the recipe continues with backslashes
     run = run[run.index("docker run"):]

@@ -14,7 +14,7 @@ from pymatgen.core import Composition
 
 from electrode_ml.data import DataValidationError, load_raw, prepare_electrodes
 from electrode_ml.features import ModnetFeatures
-from electrode_ml.features.representations import FeaturizationError, StrictFeaturize
+from electrode_ml.features.representations import FeaturizationError, StrictFeaturize, interrupts_between_formulas
 from electrode_ml.params import ParameterError, read_params
 
 
@@ -83,6 +83,17 @@ def test_interrupted_featurize_exits_non_zero_writes_nothing_and_a_rerun_is_clea
     # No electrode is NaN in every column the data set otherwise fills (the silent-corruption case).
     filled = first.columns[first.notna().any()]
     assert not first[filled].isna().all(axis=1).any()
+
+
+def test_an_interrupt_that_a_library_swallows_still_stops_featurization():
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_between_formulas():
+            try:  # what a library's bare `except:` does to a KeyboardInterrupt raised inside it
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.1)
+            except BaseException:
+                pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_features_do_not_depend_on_order_or_processes(real_formulas_with_many_elements):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -14,6 +16,47 @@ from electrode_ml.errors import ElectrodeMLError
 
 class FeaturizationError(ElectrodeMLError):
     """A featurizer failed on a formula for another reason than an element without data."""
+
+
+class FeaturizationInterrupted(Exception):
+    """Raised between two formulas after Ctrl-C; `interrupts_between_formulas` turns it back into
+    `KeyboardInterrupt`. An `Exception`, so that it comes back from matminer's worker processes."""
+
+
+_interrupt_received = False
+
+
+def _record_interrupt(signum, frame):
+    global _interrupt_received
+    _interrupt_received = True
+
+
+@contextmanager
+def interrupts_between_formulas():
+    """Ctrl-C (SIGINT) during featurization takes effect between two formulas, not inside a library.
+
+    Python raises `KeyboardInterrupt` at whatever line runs when the signal comes; inside a
+    library's `except BaseException` or bare `except:` it is swallowed, and the stage then finished
+    with exit 0 as if never interrupted. So the handler only records the signal: StrictFeaturize
+    raises at the next formula (in matminer's worker processes too, which inherit the handler and
+    get the terminal's SIGINT), and the end of this block raises `KeyboardInterrupt` if one came.
+    """
+    global _interrupt_received
+    if threading.current_thread() is not threading.main_thread():  # signal handlers: main thread only
+        yield
+        return
+    _interrupt_received = False
+    previous = signal.signal(signal.SIGINT, _record_interrupt)
+    try:
+        yield
+    except Exception:
+        if _interrupt_received:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if _interrupt_received:
+        raise KeyboardInterrupt
 
 
 class StrictFeaturize:
@@ -34,6 +77,8 @@ class StrictFeaturize:
         self.n_features = len(step.feature_labels())
 
     def __call__(self, composition):
+        if _interrupt_received:
+            raise FeaturizationInterrupted(f"interrupted before {composition.formula}")
         try:
             return self.step_featurize(composition)
         except KeyError as error:
@@ -93,7 +138,7 @@ class MagpieFeatures:
     def featurize(self, formulas: list[str], progress: bool = True) -> pd.DataFrame:
         featurizer = self._featurizer()
         compositions = pd.DataFrame({"composition": [parse_composition(formula) for formula in formulas]})
-        with quiet_featurizers():
+        with quiet_featurizers(), interrupts_between_formulas():
             try:  # ignore_errors=False (matminer's default): StrictFeaturize decides
                 table = featurizer.featurize_dataframe(compositions, "composition", pbar=progress)
             except FeaturizationError as error:
@@ -146,7 +191,7 @@ class ModnetFeatures:
             index=list(formulas),
         )
         featurizer = self._featurizer()
-        with quiet_featurizers():
+        with quiet_featurizers(), interrupts_between_formulas():
             try:
                 table = featurizer.featurize(structures)
             except FeaturizationError as error:
