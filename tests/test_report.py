@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from electrode_ml.report import within_combined_two_sigma
+from electrode_ml.report import metrics_without_outliers, within_combined_two_sigma
 from electrode_ml.stages import report as report_stage
 
 MODELS = ["control", "rf_magpie", "modnet", "crabnet"]
@@ -57,7 +57,8 @@ def synthetic(tmp_path):
                 folds = folds_of[scheme]
                 cell.mkdir(parents=True)
                 pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": folds, "y_true": truth,
-                              "y_pred": prediction}).to_csv(cell / "predictions.csv", index=False)
+                              "y_pred": prediction, "y_pred_control": truth.mean()}).to_csv(
+                    cell / "predictions.csv", index=False)
                 fold_table = pd.DataFrame({"fold": np.unique(folds), "n": np.bincount(folds)})
                 fold_table["mae"] = [np.abs(truth - prediction)[folds == f].mean() for f in fold_table["fold"]]
                 fold_table["r2"] = 0.5
@@ -98,7 +99,8 @@ def test_report_writes_every_listed_file(synthetic):
     params, paths = synthetic
     report_stage.run(params, paths)
     tables = paths.paper / "tables"
-    for stem in ("results_stratified5", "results_loco", "loco_per_cluster", "per_ion", "clusters", "dataset",
+    for stem in ("results_stratified5", "results_loco", "results_stratified5_without_outliers",
+                 "results_loco_without_outliers", "loco_per_cluster", "per_ion", "clusters", "dataset",
                  "comparison_published"):
         for suffix in (".md", ".tex", ".csv"):
             assert (tables / f"{stem}{suffix}").stat().st_size > 0, stem + suffix
@@ -167,3 +169,27 @@ def test_every_cited_key_is_in_the_bibliography():
     bibliography = (report_stage.Paths().paper / "references.bib").resolve().read_text()
     keys = set(re.findall(r"^@\w+\{([^,]+),", bibliography, flags=re.MULTILINE))
     assert {key for _, key in report_stage.REFERENCES} <= keys
+
+
+def test_scoring_without_outliers_leaves_out_only_the_far_targets(tmp_path):
+    n = 40
+    voltage = 3 + 0.3 * np.sin(np.arange(n))
+    voltage[7] = 50.0  # the one electrode beyond mean +- 2 sigma
+    electrodes = pd.DataFrame({"battery_id": [f"b{i}" for i in range(n)], "voltage_avg_V": voltage})
+    for model in ("control", "rf_magpie"):
+        cell = tmp_path / model / "voltage" / "stratified5"
+        cell.mkdir(parents=True)
+        prediction = np.full(n, voltage.mean()) if model == "control" else voltage + 0.1
+        prediction[7] = 3.0  # missed by 47 V
+        pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": np.arange(n) % 5, "y_true": voltage,
+                      "y_pred": prediction, "y_pred_control": voltage.mean()}).to_csv(cell / "predictions.csv", index=False)
+    metrics, left_out = metrics_without_outliers(tmp_path, electrodes, ["control", "rf_magpie"], ["voltage"],
+                                                 ["stratified5"], sigma=2)
+    assert left_out == {"voltage": 1}
+    value = metrics.set_index(["model", "metric"])["value"]
+    assert value["rf_magpie", "mae"] == pytest.approx(0.1)  # the 47 V miss is not scored
+    assert value["control", "smae"] == pytest.approx(1.0)
+    assert value["rf_magpie", "smae"] == pytest.approx(0.1 / np.abs(np.delete(voltage, 7) - voltage.mean()).mean(), rel=0.05)
+    _, none_left_out = metrics_without_outliers(tmp_path, electrodes, ["control", "rf_magpie"], ["voltage"],
+                                                ["stratified5"], sigma=10)
+    assert none_left_out == {"voltage": 0}

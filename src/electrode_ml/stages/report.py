@@ -74,10 +74,13 @@ class Index:
 @dataclass(frozen=True)
 class ReportParams:
     equivalence_margin: float = 0.05  # SMAE: ours and published agree if their difference is surely inside +- this
+    outlier_sigma: float = 2.0  # the second results table leaves out targets beyond mean +- this many sigma
 
     def __post_init__(self):
-        if not self.equivalence_margin > 0:
-            raise ParameterError(f"report.equivalence_margin must be positive, got {self.equivalence_margin}")
+        for name in ("equivalence_margin", "outlier_sigma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ParameterError(f"report.{name} must be a positive number, got {value!r}")
 
 
 def run(params_path: Path, paths: Paths) -> dict:
@@ -101,6 +104,17 @@ def run(params_path: Path, paths: Paths) -> dict:
             tables.results_table(cv_metrics, scheme), table_dir / f"results_{scheme}",
             f"Composition-only models, {tables.SCHEME_TITLES[scheme]}: mean (2 sigma over folds), profile {profile}")
         index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
+    sigma = settings.outlier_sigma
+    without_outliers, left_out = tables.metrics_without_outliers(paths.cv, electrodes, models, targets, schemes, sigma)
+    left_out_text = ", ".join(f"{count} for {tables.TARGET_TITLES[target]}" for target, count in left_out.items())
+    for scheme in schemes:
+        written = tables.write_table_formats(
+            tables.results_table(without_outliers, scheme), table_dir / f"results_{scheme}_without_outliers",
+            f"As the main table, {tables.SCHEME_TITLES[scheme]}, scored without the held-out electrodes whose "
+            f"target lies beyond mean +- {sigma:g} sigma ({left_out_text}); profile {profile}")
+        index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}, scored without outliers (beyond "
+                           f"mean +- {sigma:g} sigma of the target: {left_out_text}); trained on every row",
+                  "cv", f"{model_params}, report.outlier_sigma")
 
     per_cluster = tables.per_cluster_errors(paths.cv, clusters, models, targets) if "loco" in schemes else None
     if per_cluster is not None:
