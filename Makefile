@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # $(CURDIR)/: the image's VENV is already absolute (/home/electrode/venv).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install data reproduce profile test test-all paper verify compare models bench lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce profile test test-all paper verify compare plots models bench lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -46,6 +46,14 @@ verify: install
 # Changed params and SMAE per model x target x scheme, one column per DVC experiment.
 compare: install
 	electrode-ml compare
+
+# DVC's plots (learning curves, every model in one chart per target) as dvc_plots/index.html, with
+# the chart library inside the page: it opens without the internet (plain `dvc plots show` loads it
+# from a CDN). README "Experiments".
+PLOTS_TEMPLATE := .dvc/tmp/offline_plots_template.html
+plots: install
+	electrode-ml plots-template --out $(PLOTS_TEMPLATE)
+	dvc plots show --html-template $(PLOTS_TEMPLATE)
 
 # Only what `electrode-ml predict` needs: prepare, featurize and the train cells (README "Screening").
 models: install data

@@ -26,6 +26,7 @@ COMMANDS = {
     "check-params": ("electrode_ml.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
     "compare": ("electrode_ml.compare", "changed params and SMAE per cell, one column per DVC experiment"),
     "verify": ("electrode_ml.verify", "compare this run's outputs and metrics with the committed ones"),
+    "plots-template": ("electrode_ml.plots_page", "a DVC plots page template that works offline (make plots)"),
     "bench": ("electrode_ml.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
     "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
