@@ -209,7 +209,6 @@ def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(ma
     workspace = magpie_workspace
     monkeypatch.setattr(models, "MODEL_CLASSES", dict(models.MODEL_CLASSES))
     monkeypatch.setattr(models, "DISPLAY_NAMES", dict(models.DISPLAY_NAMES))
-    monkeypatch.setattr(cv, "MODEL_CLASSES", models.MODEL_CLASSES)
     models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie")                      # the registry line
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["profiles"]["quick"]["ridge_magpie"] = {"alpha": 3.0}                         # the params block

@@ -15,17 +15,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
-from electrode_ml.inputs import load_model_inputs
-from electrode_ml.models import make_model
 from electrode_ml.params import (
     ParameterError,
     active_profile,
     load_section,
-    model_hyperparameters,
 )
-from electrode_ml.stages.cell import cell_parser, write_records
+from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 
@@ -36,8 +32,6 @@ class BootstrapParams:
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              folds_csv: Path, out_dir: Path) -> dict:
-    if target not in TARGET_KEYS:
-        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
     params = load_section("bootstrap", BootstrapParams, params_path)
     profile_name, profile = active_profile(params_path)
     settings = profile.get("bootstrap") or {}
@@ -45,14 +39,13 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     if not fractions or not all(0 < f <= 1 for f in fractions) or not isinstance(repeats, int) or repeats < 1:
         raise ParameterError(f"profiles.{profile_name}.bootstrap needs `fractions` in (0, 1] and `repeats` >= 1, "
                              f"got {settings}")
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
     folds = pd.read_csv(folds_csv).set_index("battery_id")["fold"]
     if params.holdout_fold not in set(folds):
         raise ParameterError(f"bootstrap.holdout_fold {params.holdout_fold} is not a fold of {folds_csv}")
 
     start = time.perf_counter()
-    curve = bootstrap_curve(model, X, targets[TARGET_KEYS[target]], folds == params.holdout_fold, fractions, repeats,
+    curve = bootstrap_curve(model, X, y, folds == params.holdout_fold, fractions, repeats,
                             seed=profile["seed"],
                             progress=lambda draws: tqdm(draws, desc=f"bootstrap {model_name}/{target}", unit="fit"))
     seconds = time.perf_counter() - start

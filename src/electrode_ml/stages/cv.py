@@ -15,12 +15,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
-from electrode_ml.inputs import load_model_inputs
-from electrode_ml.models import MODEL_CLASSES, make_model
-from electrode_ml.params import ParameterError, model_hyperparameters
-from electrode_ml.stages.cell import cell_parser, write_records
+from electrode_ml.models import make_model
+from electrode_ml.params import ParameterError
+from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 from electrode_ml.validation import (
     cross_validate,
     mae_by_group,
@@ -33,14 +31,10 @@ SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
 
 def run_cell(model_name: str, target: str, scheme: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              folds_dir: Path, out_dir: Path) -> dict:
-    for value, known, what in ((model_name, MODEL_CLASSES, "model"), (target, TARGET_KEYS, "target"),
-                               (scheme, SCHEMES, "scheme")):
-        if value not in known:
-            raise ParameterError(f"unknown {what} {value!r} (known: {', '.join(known)})")
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    if scheme not in SCHEMES:
+        raise ParameterError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
     control = make_model("control")
-    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
-    y = targets[TARGET_KEYS[target]]
     folds = pd.read_csv(folds_dir / SCHEMES[scheme]).set_index("battery_id")["fold"]
 
     start = time.perf_counter()

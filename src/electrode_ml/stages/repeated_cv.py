@@ -17,12 +17,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import write_json, write_table
-from electrode_ml.inputs import load_model_inputs
 from electrode_ml.models import make_model
-from electrode_ml.params import ParameterError, model_hyperparameters
-from electrode_ml.stages.cell import cell_parser, write_records
+from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 from electrode_ml.validation import cross_validate, per_fold_metrics, two_sigma
 
 
@@ -33,12 +30,8 @@ class RepeatedCVParams:
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              folds_csv: Path, out_dir: Path) -> dict:
-    if target not in TARGET_KEYS:
-        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
     control = make_model("control")
-    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
-    y = targets[TARGET_KEYS[target]]
     folds = pd.read_csv(folds_csv)
     start = time.perf_counter()
     tables = []

@@ -12,20 +12,14 @@ import joblib
 from electrode_ml import paths
 from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import atomic_path
-from electrode_ml.inputs import load_model_inputs
-from electrode_ml.models import make_model
-from electrode_ml.params import ParameterError, model_hyperparameters
-from electrode_ml.stages.cell import cell_parser, write_records
+from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 
 
 def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
              out_dir: Path) -> float:
-    if target not in TARGET_KEYS:
-        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X, targets = load_model_inputs(electrodes_csv, features_dir, model.input_sets)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
     start = time.perf_counter()
-    model.fit(X, targets[TARGET_KEYS[target]])
+    model.fit(X, y)
     seconds = time.perf_counter() - start
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)
