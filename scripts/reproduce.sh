@@ -28,6 +28,8 @@ fi
 # The whole params.yaml, by name, before DVC expands the matrix (a misspelt model would surface
 # as a missing file deep inside a stage).
 electrode-ml check-params --profile "$profile"
+echo "make reproduce: on a fresh clone DVC first warns 'No file hash info found for ... It won't be created'"
+echo "for each result not in your DVC cache yet: expected; the run makes them."
 dvc exp run -S "profile=$profile"
 echo
 echo "make reproduce: done (profile '$profile'). The report: paper/README.md (index) and paper/REPRODUCTION.md;"

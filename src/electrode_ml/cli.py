@@ -38,6 +38,19 @@ def version() -> str:
     return metadata.version("electrode-ml")
 
 
+def quiet_library_warnings() -> None:
+    """The libraries' warnings that say nothing a user can act on; every other warning still shows."""
+    # pymatgen and matminer warn once per composition (deprecations, impute_nan): thousands of lines.
+    for category in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message=".*impute_nan.*")
+    # ElMD imports pkg_resources (hence setuptools<82 in the lock).
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    # UMAP runs single-threaded when seeded: the price of the same map on every run, which we choose.
+    warnings.filterwarnings("ignore", message="n_jobs value .* overridden to 1 by setting random_state",
+                            category=UserWarning)
+
+
 def _usage() -> str:
     lines = [f"usage: electrode-ml <command> [options]   (electrode-ml {version()})", "", "commands:"]
     lines += [f"  {name:<12} {summary}" for name, (_, summary) in COMMANDS.items()]
@@ -56,10 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     if name not in COMMANDS:
         sys.exit(f"electrode-ml: unknown command {name!r}\n\n{_usage()}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # pymatgen and matminer warn once per composition (deprecations, impute_nan): thousands of lines.
-    for category in (FutureWarning, DeprecationWarning):
-        warnings.filterwarnings("ignore", category=category)
-    warnings.filterwarnings("ignore", message=".*impute_nan.*")
+    quiet_library_warnings()
     module = importlib.import_module(COMMANDS[name][0])
     try:
         module.main(rest)
