@@ -1,8 +1,11 @@
 import pytest
 
 from electrode_ml.params import ParameterError, load_section
+from electrode_ml.stages.cluster import ClusterParams
 from electrode_ml.stages.featurize import FeaturizeParams
+from electrode_ml.stages.folds import FoldsParams
 from electrode_ml.stages.prepare import PrepareParams
+from electrode_ml.stages.report import ReportParams
 
 
 def _write(tmp_path, text):
@@ -30,11 +33,16 @@ def test_unknown_parameter_is_named(tmp_path):
         ("prepare:\n  on_bad_row: 3\n", "prepare.on_bad_row = 3"),
         ("featurize:\n  n_jobs: 1.5\n", "featurize.n_jobs = 1.5"),
         ("featurize:\n  representations: magpie\n", "featurize.representations"),
+        ("featurize:\n  representations: [magpie, 3]\n", "featurize.representations = \\['magpie', 3\\]"),
+        ("cluster:\n  min_samples: true\n", "cluster.min_samples = True should be int"),  # no bool for int
+        ("folds:\n  n_splits: '5'\n", "folds.n_splits = '5' should be int"),  # no text for a number
+        ("report:\n  outlier_sigma: 0\n", "report.outlier_sigma must be positive"),  # the block's own check
     ],
 )
 def test_wrong_type_is_named(tmp_path, text, message):
     section = text.split(":")[0]
-    schema = {"prepare": PrepareParams, "featurize": FeaturizeParams}[section]
+    schema = {"prepare": PrepareParams, "featurize": FeaturizeParams, "cluster": ClusterParams,
+              "folds": FoldsParams, "report": ReportParams}[section]
     with pytest.raises(ParameterError, match=message):
         load_section(section, schema, _write(tmp_path, text))
 

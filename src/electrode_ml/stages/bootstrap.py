@@ -8,7 +8,6 @@ summary.csv (mean and 2 sigma per fraction; a DVC plot), metrics.json, run.json,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -20,12 +19,13 @@ from electrode_ml.params import (
     ParameterError,
     active_profile,
     load_section,
+    parameters,
 )
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 
-@dataclass(frozen=True)
+@parameters
 class BootstrapParams:
     holdout_fold: int = 0
 

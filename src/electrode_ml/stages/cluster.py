@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from electrode_ml.clustering import (
 )
 from electrode_ml.data import TARGETS
 from electrode_ml.files import write_json, write_table
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, parameters
 from electrode_ml.plotting import formula_label
 from electrode_ml.provenance import timing_record
 
@@ -35,7 +34,7 @@ SPACES = ("tsne", "umap")
 LANDMARK = "LiFePO4"
 
 
-@dataclass(frozen=True)
+@parameters
 class ClusterParams:
     perplexity: float = 30.0
     tsne_seed: int = 42

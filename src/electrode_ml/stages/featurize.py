@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import pandas as pd
@@ -18,11 +18,11 @@ from electrode_ml import paths
 from electrode_ml.data import DataValidationError
 from electrode_ml.features import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import interrupts_deferred, write_json, write_table
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, parameters
 from electrode_ml.provenance import timing_record
 
 
-@dataclass(frozen=True)
+@parameters
 class FeaturizeParams:
     representations: list[str] = field(default_factory=lambda: list(REPRESENTATIONS))
     n_jobs: int = 1

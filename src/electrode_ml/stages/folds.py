@@ -8,7 +8,6 @@ Outputs: results/folds/stratified5.csv (battery_id, fold), and stratified5_repea
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,10 +15,10 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from electrode_ml import paths
 from electrode_ml.files import write_table
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, parameters
 
 
-@dataclass(frozen=True)
+@parameters
 class FoldsParams:
     n_splits: int = 5
     seed: int = 42

@@ -6,16 +6,15 @@ summary.json (a DVC metric).
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 from electrode_ml import paths
 from electrode_ml.data import load_raw, prepare_electrodes
 from electrode_ml.files import write_json, write_table
-from electrode_ml.params import DEFAULT_PARAMS, load_section
+from electrode_ml.params import DEFAULT_PARAMS, load_section, parameters
 
 
-@dataclass(frozen=True)
+@parameters
 class PrepareParams:
     raw_csv: str = "data/mp_batteries.csv"
     composition_column: str = "Formula Discharge"

@@ -9,7 +9,7 @@ draws, with 2 sigma over draws), run.json and timings.json.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +19,12 @@ from tqdm import tqdm
 from electrode_ml import paths
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models import make_model
+from electrode_ml.params import parameters
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 from electrode_ml.validation import cross_validate, per_fold_metrics, two_sigma
 
 
-@dataclass(frozen=True)
+@parameters
 class RepeatedCVParams:
     models: list[str] = field(default_factory=lambda: ["control", "rf_magpie"])
 

@@ -25,6 +25,7 @@ from electrode_ml.params import (
     ParameterError,
     active_profile,
     load_section,
+    parameters,
     pipeline_matrix,
     read_params,
 )
@@ -71,16 +72,15 @@ class Index:
         self.entries.append((stem, description, f"`{stage}`", params, files))
 
 
-@dataclass(frozen=True)
+@parameters
 class ReportParams:
     equivalence_margin: float = 0.05  # SMAE: ours and published agree if their difference is surely inside +- this
     outlier_sigma: float = 2.0  # the second results table leaves out targets beyond mean +- this many sigma
 
     def __post_init__(self):
         for name in ("equivalence_margin", "outlier_sigma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ParameterError(f"report.{name} must be a positive number, got {value!r}")
+            if not getattr(self, name) > 0:
+                raise ParameterError(f"report.{name} must be positive, got {getattr(self, name)}")
 
 
 def run(params_path: Path, paths: Paths) -> dict:
