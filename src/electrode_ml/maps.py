@@ -92,7 +92,12 @@ def _nearest(coordinates: np.ndarray, point: tuple[float, float]) -> int:
 
 
 def _mark_representatives(figure, axes, annotations: dict[str, tuple[float, float]]) -> None:
-    """A star on each point and its tag beside it, at the first offset that overlaps no tag placed before."""
+    """A star on each point and its tag beside it, at the first offset that overlaps no tag placed before.
+
+    Not adjustText: the tags are a few characters (cluster numbers), one of eight fixed offsets
+    always keeps a tag against its star, and the result does not depend on an iterative solver's
+    moves, so the map's bytes stay the same run to run (`make verify` compares them).
+    """
     renderer = figure.canvas.get_renderer()
     placed = []
     for label, point in annotations.items():
