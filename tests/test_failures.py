@@ -62,8 +62,11 @@ def test_interrupted_featurize_exits_non_zero_writes_nothing_and_a_rerun_is_clea
 
     log = tmp_path / "featurize.log"
     with open(log, "w") as stderr:
+        # SIGINT as a terminal gives it, even where this test runs as a background job (which
+        # ignores SIGINT, and a child would inherit that).
         process = subprocess.Popen([sys.executable, "-m", "electrode_ml.cli", "featurize"], cwd=tmp_path,
-                                   stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True)
+                                   stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         # Interrupt inside the MODNet featurizers: matminer shows its progress bar from there.
         deadline = time.monotonic() + 300
         while "MultipleFeaturizer" not in log.read_text():
@@ -85,7 +88,15 @@ def test_interrupted_featurize_exits_non_zero_writes_nothing_and_a_rerun_is_clea
     assert not first[filled].isna().all(axis=1).any()
 
 
-def test_an_interrupt_that_a_library_swallows_still_stops_featurization():
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own Ctrl-C handler, whatever this process inherited (a background job ignores SIGINT)."""
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, inherited)
+
+
+def test_an_interrupt_that_a_library_swallows_still_stops_featurization(python_sigint_handler):
     with pytest.raises(KeyboardInterrupt):
         with interrupts_between_formulas():
             try:  # what a library's bare `except:` does to a KeyboardInterrupt raised inside it
@@ -94,6 +105,17 @@ def test_an_interrupt_that_a_library_swallows_still_stops_featurization():
             except BaseException:
                 pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it():
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts_between_formulas():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_features_do_not_depend_on_order_or_processes(real_formulas_with_many_elements):

@@ -42,7 +42,9 @@ def interrupts_between_formulas():
     get the terminal's SIGINT), and the end of this block raises `KeyboardInterrupt` if one came.
     """
     global _interrupt_received
-    if threading.current_thread() is not threading.main_thread():  # signal handlers: main thread only
+    # Signal handlers are for the main thread only; and a process started with SIGINT ignored
+    # (`nohup`, a background job) keeps ignoring it, as Python itself does.
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield
         return
     _interrupt_received = False
