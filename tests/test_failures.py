@@ -13,7 +13,7 @@ import yaml
 from pymatgen.core import Composition
 
 from electrode_ml.data import DataValidationError, load_raw, prepare_electrodes
-from electrode_ml.features import ModnetFeatures
+from electrode_ml.features import MagpieFeatures, ModnetFeatures
 from electrode_ml.features.representations import FeaturizationError, StrictFeaturize, interrupts_between_formulas
 from electrode_ml.params import ParameterError, read_params
 
@@ -105,6 +105,10 @@ def test_an_interrupt_that_a_library_swallows_still_stops_featurization(python_s
             except BaseException:
                 pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # ...and a later featurization in this process is not taken for interrupted, on the path that
+    # installs no handler too (SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert MagpieFeatures().featurize(["LiFePO4"], progress=False).notna().all(axis=None)
 
 
 def test_a_process_that_ignores_ctrl_c_keeps_ignoring_it():

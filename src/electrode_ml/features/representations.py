@@ -52,12 +52,13 @@ def interrupts_between_formulas():
     try:
         yield
     except Exception:
-        if _interrupt_received:
-            raise KeyboardInterrupt from None
-        raise
+        if not _interrupt_received:
+            raise
     finally:
         signal.signal(signal.SIGINT, previous)
-    if _interrupt_received:
+        # Reset on the way out: a later featurization in this process starts uninterrupted.
+        interrupted, _interrupt_received = _interrupt_received, False
+    if interrupted:
         raise KeyboardInterrupt
 
 
