@@ -34,3 +34,16 @@ def test_profile_overrides_and_bad_names_are_refused(tmp_path):
     assert "profile 'quick' (PROFILE=quick was given" in _choose(tmp_path, profile="quick", gpu=True).stdout
     bad = _choose(tmp_path, profile="fast")
     assert bad.returncode == 2 and "PROFILE must be 'paper' or 'quick', not 'fast'" in bad.stderr
+
+
+def test_dvc_exp_run_set_leaves_params_yaml_as_written(tmp_path):
+    """`make reproduce` runs `dvc exp run -S profile=...`, which rewrites params.yaml through ruamel:
+    flow-style lists, long lines and some blank lines came back reformatted, leaving git status
+    dirty. The committed file is written in the form that rewrite keeps."""
+    from dvc.utils.hydra import apply_overrides
+
+    copy = tmp_path / "params.yaml"
+    original = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    copy.write_text(original)
+    apply_overrides(str(copy), ["profile=quick"])
+    assert copy.read_text() == original
