@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from electrode_ml.report import metrics_without_outliers, within_combined_two_sigma
+from electrode_ml.report import load_predictions, metrics_without_outliers, within_combined_two_sigma
 from electrode_ml.stages import report as report_stage
 
 MODELS = ["control", "rf_magpie", "modnet", "crabnet"]
@@ -183,13 +183,12 @@ def test_scoring_without_outliers_leaves_out_only_the_far_targets(tmp_path):
         prediction[7] = 3.0  # missed by 47 V
         pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": np.arange(n) % 5, "y_true": voltage,
                       "y_pred": prediction, "y_pred_control": voltage.mean()}).to_csv(cell / "predictions.csv", index=False)
-    metrics, left_out = metrics_without_outliers(tmp_path, electrodes, ["control", "rf_magpie"], ["voltage"],
-                                                 ["stratified5"], sigma=2)
+    predictions = load_predictions(tmp_path, ["control", "rf_magpie"], ["voltage"], ["stratified5"])
+    metrics, left_out = metrics_without_outliers(predictions, electrodes, sigma=2)
     assert left_out == {"voltage": 1}
     value = metrics.set_index(["model", "metric"])["value"]
     assert value["rf_magpie", "mae"] == pytest.approx(0.1)  # the 47 V miss is not scored
     assert value["control", "smae"] == pytest.approx(1.0)
     assert value["rf_magpie", "smae"] == pytest.approx(0.1 / np.abs(np.delete(voltage, 7) - voltage.mean()).mean(), rel=0.05)
-    _, none_left_out = metrics_without_outliers(tmp_path, electrodes, ["control", "rf_magpie"], ["voltage"],
-                                                ["stratified5"], sigma=10)
+    _, none_left_out = metrics_without_outliers(predictions, electrodes, sigma=10)
     assert none_left_out == {"voltage": 0}

@@ -230,6 +230,13 @@ class PreparedData:
 ON_BAD_ROW = ("error", "drop")
 
 
+def is_outlier(values: pd.Series, sigma: float) -> pd.Series:
+    """True where a target lies beyond mean +- `sigma` standard deviations of `values` (the paper's
+    "report results both ways": `prepare.outlier_sigma` drops them, `report.outlier_sigma` scores
+    without them)."""
+    return (values - values.mean()).abs() > sigma * values.std()
+
+
 def prepare_electrodes(
     raw: pd.DataFrame,
     composition_column: str = "Formula Discharge",
@@ -277,8 +284,7 @@ def prepare_electrodes(
         outliers = []
         for name in TARGETS:
             values = electrodes[name]
-            deviation = (values - values.mean()).abs()
-            for index in electrodes.index[deviation > outlier_sigma * values.std()]:
+            for index in electrodes.index[is_outlier(values, outlier_sigma)]:
                 outliers.append({
                     "line": raw.index.get_loc(index) + 2, "battery_id": electrodes.at[index, "battery_id"],
                     "column": TARGETS[name],

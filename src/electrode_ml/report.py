@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import inference
-from electrode_ml.data import TARGET_KEYS, TARGET_REGISTRY
+from electrode_ml.data import TARGET_KEYS, TARGET_REGISTRY, is_outlier
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.files import atomic_path
 from electrode_ml.models import DISPLAY_NAMES
@@ -49,27 +49,30 @@ def load_cv_metrics(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def metrics_without_outliers(cv_dir: Path, electrodes: pd.DataFrame, models, targets, schemes,
+def load_predictions(cv_dir: Path, models, targets, schemes) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Every cell's out-of-fold predictions, keyed (model, target, scheme), read once for the report."""
+    return {(model, target, scheme): pd.read_csv(cv_dir / model / target / scheme / "predictions.csv")
+            for model in models for target in targets for scheme in schemes}
+
+
+def metrics_without_outliers(predictions: dict[tuple[str, str, str], pd.DataFrame], electrodes: pd.DataFrame,
                              sigma: float) -> tuple[pd.DataFrame, dict[str, int]]:
     """`load_cv_metrics`'s table, scored only on the held-out electrodes whose target lies within mean
     +- `sigma` standard deviations of that target over the data set: the paper's results "both ways"
     (PAPER.md, choice 3). The models were trained on every row; only the scoring leaves the outliers
     out (training without them is `prepare.outlier_sigma`, a run of its own). Also returns how many
     electrodes each target leaves out."""
-    rows, left_out = [], {}
-    for target in targets:
-        values = electrodes.set_index("battery_id")[TARGET_KEYS[target]]
-        inside = values.index[(values - values.mean()).abs() <= sigma * values.std()]
-        left_out[target] = len(values) - len(inside)
-        for model in models:
-            for scheme in schemes:
-                predictions = pd.read_csv(cv_dir / model / target / scheme / "predictions.csv")
-                kept = predictions[predictions["battery_id"].isin(inside)]
-                summary = summarize(per_fold_metrics(kept),
-                                    per_fold_metrics(kept.assign(y_pred=kept["y_pred_control"])))
-                for metric in METRICS:
-                    rows.append({"model": model, "target": target, "scheme": scheme, "metric": metric,
-                                 "value": summary[metric], "two_sigma": summary[f"{metric}_2sigma"]})
+    rows, left_out, inside = [], {}, {}
+    for (model, target, scheme), cell in predictions.items():
+        if target not in inside:
+            values = electrodes.set_index("battery_id")[TARGET_KEYS[target]]
+            inside[target] = values.index[~is_outlier(values, sigma)]
+            left_out[target] = len(values) - len(inside[target])
+        kept = cell[cell["battery_id"].isin(inside[target])]
+        summary = summarize(per_fold_metrics(kept), per_fold_metrics(kept.assign(y_pred=kept["y_pred_control"])))
+        for metric in METRICS:
+            rows.append({"model": model, "target": target, "scheme": scheme, "metric": metric,
+                         "value": summary[metric], "two_sigma": summary[f"{metric}_2sigma"]})
     return pd.DataFrame(rows), left_out
 
 

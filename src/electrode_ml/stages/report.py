@@ -105,7 +105,8 @@ def run(params_path: Path, paths: Paths) -> dict:
             f"Composition-only models, {tables.SCHEME_TITLES[scheme]}: mean (2 sigma over folds), profile {profile}")
         index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
     sigma = settings.outlier_sigma
-    without_outliers, left_out = tables.metrics_without_outliers(paths.cv, electrodes, models, targets, schemes, sigma)
+    predictions = tables.load_predictions(paths.cv, models, targets, schemes)
+    without_outliers, left_out = tables.metrics_without_outliers(predictions, electrodes, sigma)
     left_out_text = ", ".join(f"{count} for {tables.TARGET_TITLES[target]}" for target, count in left_out.items())
     for scheme in schemes:
         written = tables.write_table_formats(
@@ -133,12 +134,9 @@ def run(params_path: Path, paths: Paths) -> dict:
                                          "The data set after `prepare`")
     index.add(written, "Data set summary", "prepare", "prepare.*")
 
-    predictions = {}
     for scheme in schemes:
-        for model in models:
-            for target in targets:
-                predictions[model, target] = pd.read_csv(paths.cv / model / target / scheme / "predictions.csv")
-        written = figures.parity_grid(predictions, models, targets, titles, figure_dir / f"parity_{scheme}")
+        of_scheme = {(model, target): predictions[model, target, scheme] for model in models for target in targets}
+        written = figures.parity_grid(of_scheme, models, targets, titles, figure_dir / f"parity_{scheme}")
         index.add(written, f"Out-of-fold predictions against the Materials Project values, model x target, "
                            f"{tables.SCHEME_TITLES[scheme]}, profile {profile}. Each panel's MAE is the mean over "
                            "folds, as in the tables; the axes span the 0.5-99.5th percentiles, points beyond are "
