@@ -6,8 +6,9 @@
 # Environment: PYTHON (default python3), PARAMS (default params.yaml; run with its profile set
 # to paper), OUT (where results come back; default scratch/gpu/out), PART_SET (0: run the cells
 # and return the first parts of the outputs; 1, 2...: return further parts of a previous run's
-# outputs, nothing rerun; call it with an empty carry), STOP_AFTER (seconds after which no new
-# cell starts, default 420, so that a 590 s call ends with its finished cells packed).
+# outputs, nothing rerun; call it with an empty carry), DEADLINE (seconds by which the cells must
+# be done: a cell that might not finish by then is not started; default 480, so that a 590 s call
+# ends with its finished cells packed).
 # Outputs land in results/ as the DVC stages write them; they travel as crabnet_cells.tar in
 # parts of 15 MiB, four parts per call, for transfers that limit how much one call returns.
 # Cells recorded in scratch/gpu_run/timings.json are skipped; a returned crabnet_cells.tar placed
@@ -18,7 +19,7 @@ PYTHON=${PYTHON:-python3}
 PARAMS=${PARAMS:-params.yaml}
 OUT=${OUT:-scratch/gpu/out}
 PART_SET=${PART_SET:-0}
-STOP_AFTER=${STOP_AFTER:-420}
+DEADLINE=${DEADLINE:-480}
 gpu=scratch/gpu
 run=scratch/gpu_run  # outside the carried scratch/gpu, so a later call (PART_SET=1...) still finds it
 site=${SITE:-/tmp/electrode-ml-site}
@@ -40,7 +41,7 @@ if [ "$PART_SET" = 0 ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
   status=0
   "$PYTHON" scripts/gpu_crabnet_cells.py --params "$run/params.yaml" --timings "$run/timings.json" \
-    --stop-after "$STOP_AFTER" ${ONLY:+--only "$ONLY"} 2>&1 | tee "$run/log.txt" || status=$?
+    --deadline "$DEADLINE" ${ONLY:+--only "$ONLY"} 2>&1 | tee "$run/log.txt" || status=$?
   cp "$run/log.txt" "$OUT/"
 fi
 

@@ -169,10 +169,9 @@ class _StackedWeights:
         sizes = [p.numel() for _, p in trainable]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         row = torch.cat([p.detach().reshape(-1) for _, p in trainable])
-        self.flat = row.to(device).repeat(k, 1).requires_grad_()
-        # Which weight tensor each column belongs to, for Lamb's per-tensor norms.
-        self.tensor_of_column = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes)).to(device)
-        self.tensor_sizes = torch.tensor(sizes, device=device).expand(k, len(sizes))
+        self.flat = row.to(device).repeat(k, 1)
+        # How many columns each weight tensor has, for Lamb's per-tensor norms and trust ratios.
+        self.tensor_sizes = torch.tensor(sizes, device=device)
         self.shared = {name: p.detach().to(device) for name, p in network.named_parameters() if not p.requires_grad}
         self.shared.update({name: b.to(device) for name, b in network.named_buffers()})
 
@@ -181,12 +180,33 @@ class _StackedWeights:
         return {name: flat[:, start:stop].view(k, *shape)
                 for name, shape, start, stop in zip(self.names, self.shapes, self.offsets[:-1], self.offsets[1:])}
 
+    def leaves(self) -> dict:
+        """Each weight tensor of the K networks as a leaf sharing `flat`'s storage, for one step.
+
+        Differentiating through slices of `flat` instead would have the backward pass build a
+        zero-filled (K, P) tensor for every weight tensor and add them up: dozens of passes over
+        all weights per step, more memory traffic than the networks' own arithmetic.
+        """
+        return {name: view.detach().requires_grad_() for name, view in self.as_parameters(self.flat).items()}
+
+    def gradient(self, loss: torch.Tensor, leaves: dict, out: torch.Tensor) -> torch.Tensor:
+        """`out` (K, P) filled with the gradient of `loss` with respect to `leaves`, laid out as `flat`."""
+        gradients = torch.autograd.grad(loss, list(leaves.values()))
+        for destination, gradient in zip(self.as_parameters(out).values(), gradients):
+            destination.copy_(gradient)
+        return out
+
     def per_tensor_norm(self, values: torch.Tensor) -> torch.Tensor:
         """(K, T): the 2-norm of each weight tensor of each network (Lamb's `.pow(2).sum().sqrt()`).
 
         A segmented reduction, not index_add_: its atomic adds on CUDA would make runs differ.
         """
-        return torch.segment_reduce(values.pow(2), "sum", lengths=self.tensor_sizes, axis=1).sqrt()
+        lengths = self.tensor_sizes.expand(values.shape[0], len(self.tensor_sizes))
+        return torch.segment_reduce(values.pow(2), "sum", lengths=lengths, axis=1).sqrt()
+
+    def per_column(self, per_tensor: torch.Tensor) -> torch.Tensor:
+        """(K, T) -> (K, P): each weight tensor's value repeated over its columns (no host sync)."""
+        return torch.repeat_interleave(per_tensor, self.tensor_sizes, dim=1, output_size=self.flat.shape[1])
 
     def state_dict_of(self, values: torch.Tensor, k: int, template: dict) -> dict:
         state = {name: tensor.detach().cpu().clone() for name, tensor in template.items()}
@@ -268,9 +288,9 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
     weights = _StackedWeights(network, n_models, device)
     network.to(device)
 
-    def forward(flat, src, frac):
+    def forward(parameters: dict, src, frac):
         return vmap(lambda p, s, f: functional_call(network, {**p, **weights.shared}, (s, f)),
-                    randomness="same")(weights.as_parameters(flat), src, frac)
+                    randomness="same")(parameters, src, frac)
 
     # Validation rows, padded to the longest set with a mask.
     longest = max(len(v) for v in val_rows)
@@ -285,7 +305,7 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
         with torch.no_grad():
             for start in range(0, longest, PREDICT_CHUNK):
                 rows = val_index[:, start:start + PREDICT_CHUNK]
-                predictions.append(forward(flat, SRC[rows], FRAC[rows])[..., 0])
+                predictions.append(forward(weights.as_parameters(flat), SRC[rows], FRAC[rows])[..., 0])
         predicted = torch.cat(predictions, dim=1) * std[:, None] + mean[:, None]
         return ((predicted - Y[val_index]).abs() * val_mask).sum(1) / val_mask.sum(1)
 
@@ -296,6 +316,46 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
     exp_avg_sq = torch.zeros_like(weights.flat)
     slow = torch.zeros_like(weights.flat)
     swa = torch.zeros_like(weights.flat)
+    gradient_buffer = torch.empty_like(weights.flat)
+    row_sets: dict = {}
+
+    def on_device(chosen: np.ndarray):
+        """The models chosen, as row positions on the device (None: all of them); one copy per distinct set."""
+        if chosen.all():
+            return None
+        key = chosen.tobytes()
+        if key not in row_sets:
+            row_sets[key] = torch.as_tensor(np.flatnonzero(chosen), device=device)
+        return row_sets[key]
+
+    def update_rows(rows, state: tuple, update, *inputs) -> None:
+        """`update(*state, *inputs)` in place on the given rows (all rows when `rows` is None)."""
+        if rows is None:
+            update(*state, *inputs)
+            return
+        chosen = [tensor.index_select(0, rows) for tensor in state]
+        update(*chosen, *(tensor.index_select(0, rows) for tensor in inputs))
+        for tensor, rows_updated in zip(state, chosen):
+            tensor.index_copy_(0, rows, rows_updated)
+
+    def lamb(flat, exp_avg, exp_avg_sq, gradient, rate):
+        # crabnet's Lamb without debiasing, in its own in-place operations: the Adam direction,
+        # scaled per weight tensor by the trust ratio.
+        exp_avg.mul_(beta1).add_(gradient, alpha=1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
+        adam_step = exp_avg / exp_avg_sq.sqrt().add_(eps)
+        weight_norm = weights.per_tensor_norm(flat).clamp(0, 10)
+        adam_norm = weights.per_tensor_norm(adam_step)
+        trust = torch.where((weight_norm == 0) | (adam_norm == 0), 1.0, weight_norm / adam_norm)
+        flat.addcmul_(weights.per_column(rate[:, None] * trust), adam_step, value=-1)
+
+    def take_slow_copy(slow_rows, flat_rows):
+        slow_rows.copy_(flat_rows)
+
+    def move_back_to_slow(slow_rows, flat_rows):
+        slow_rows.add_(flat_rows - slow_rows, alpha=alpha)
+        flat_rows.copy_(slow_rows)
+
     lookahead_steps = np.zeros(n_models, dtype=int)
     steps_taken = np.zeros(n_models, dtype=int)
     swa_count = np.zeros(n_models, dtype=int)
@@ -321,6 +381,11 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
             noise[k, :steps_per_epoch[k] * batch] = torch.randn(steps_per_epoch[k] * batch, width,
                                                                 generator=generators[k], device=device)
         active_steps = (np.arange(most_steps)[:, None] < steps_per_epoch[None, :]) & ~stopped[None, :]
+        # Every step's learning rate per model, sent to the device once per epoch: a model's active
+        # steps are the first of the epoch, so its schedule position is known in advance.
+        epoch_rates = torch.as_tensor(np.array(
+            [[learning_rates[steps_per_epoch[k]][steps_taken[k] + step] if active_steps[step, k] else 0.0
+              for k in range(n_models)] for step in range(most_steps)]), dtype=weights.flat.dtype, device=device)
         found_minimum = np.zeros(n_models, dtype=bool)
         for step in range(most_steps):
             active = active_steps[step]
@@ -334,37 +399,26 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
             frac = torch.where(src == 0, 0.0, frac)
             frac = frac / frac.sum(dim=-1, keepdim=True)
             target = (Y[rows] - mean[:, None]) / std[:, None]
-            output = forward(weights.flat, src, frac)
+            leaves = weights.leaves()
+            output = forward(leaves, src, frac)
             prediction, log_std = output[..., 0], output[..., 1]
             # crabnet's RobustL1, its mean taken over each model's real rows.
             loss = (math.sqrt(2.0) * torch.abs(prediction - target) * torch.exp(-log_std) + log_std) * mask
             # A model sitting out this step has no rows: its loss is 0, not 0/0.
-            (gradient,) = torch.autograd.grad((loss.sum(1) / mask.sum(1).clamp(min=1)).sum(), weights.flat)
+            gradient = weights.gradient((loss.sum(1) / mask.sum(1).clamp(min=1)).sum(), leaves, out=gradient_buffer)
 
-            rates = np.array([learning_rates[steps_per_epoch[k]][steps_taken[k]] if active[k] else 0.0
-                              for k in range(n_models)])
-            moving = torch.as_tensor(active, device=device)[:, None]
             with torch.no_grad():
-                flat = weights.flat
-                # Lamb (crabnet's, without debiasing): Adam direction scaled per weight tensor by the trust ratio.
-                exp_avg.copy_(torch.where(moving, exp_avg * beta1 + (1 - beta1) * gradient, exp_avg))
-                exp_avg_sq.copy_(torch.where(moving, exp_avg_sq * beta2 + (1 - beta2) * gradient * gradient, exp_avg_sq))
-                adam_step = exp_avg / (exp_avg_sq.sqrt() + eps)
-                weight_norm = weights.per_tensor_norm(flat).clamp(0, 10)
-                adam_norm = weights.per_tensor_norm(adam_step)
-                trust = torch.where((weight_norm == 0) | (adam_norm == 0), 1.0, weight_norm / adam_norm)
-                rate = torch.as_tensor(rates, dtype=flat.dtype, device=device)[:, None]
-                flat.copy_(torch.where(moving, flat - rate * trust[:, weights.tensor_of_column] * adam_step, flat))
-                # Lookahead: every k-th step of a model, its weights move half-way back to the slow copy,
-                # which is taken from the weights at the first such step.
+                # Only the rows of the models taking this step; all rows in place when all take it.
+                update_rows(on_device(active), (weights.flat, exp_avg, exp_avg_sq), lamb, gradient, epoch_rates[step])
+                # Lookahead: every k-th step of a model, its weights move half-way back to the slow
+                # copy, which is taken from the weights at the first such step.
                 lookahead_steps += active
                 sync = active & (lookahead_steps % lookahead_k == 0)
+                first = sync & (lookahead_steps == lookahead_k)
+                if first.any():
+                    update_rows(on_device(first), (slow, weights.flat), take_slow_copy)
                 if sync.any():
-                    first = torch.as_tensor(sync & (lookahead_steps == lookahead_k), device=device)[:, None]
-                    syncing = torch.as_tensor(sync, device=device)[:, None]
-                    slow.copy_(torch.where(first, flat, slow))
-                    slow.copy_(torch.where(syncing, slow + alpha * (flat - slow), slow))
-                    flat.copy_(torch.where(syncing, slow, flat))
+                    update_rows(on_device(sync), (slow, weights.flat), move_back_to_slow)
             steps_taken += active
 
             if swa_epoch:
