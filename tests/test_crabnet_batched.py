@@ -67,7 +67,7 @@ def test_batched_model_round_trips_through_joblib_and_predicts_on_the_cpu(electr
     test = _fold(electrodes)
     model = make_model("crabnet", trainer="batched", **{**TINY, "device": "auto"})
     model.fit(electrodes[~test], electrodes.loc[~test, TARGET])
-    assert all(tensor.device.type == "cpu" for tensor in model.network_.state.values())
+    assert all(isinstance(array, np.ndarray) for array in model.network_.state.values())  # no device tied to it
     joblib.dump(model, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib").set_params(device="cpu")
     predictions = loaded.predict(electrodes[test])

@@ -81,6 +81,14 @@ def test_crabnet_refuses_cuda_without_a_gpu(model_inputs_sample):
         make_model("crabnet", device="cuda").fit(model_inputs_sample, model_inputs_sample[TARGET])
 
 
+FIT_AND_SAVE = """
+import sys, joblib, pandas as pd
+from electrode_ml.models import make_model
+train = pd.read_pickle(sys.argv[1])
+joblib.dump(make_model(sys.argv[2], **eval(sys.argv[3])).fit(train, train[sys.argv[4]]), sys.argv[5])
+"""
+
+
 @pytest.mark.parametrize("name", list(MODEL_CLASSES))
 def test_fitted_model_survives_a_joblib_round_trip(name, model_inputs_sample, tmp_path):
     # The train stage saves models with joblib; `electrode-ml predict` loads them in another process.
@@ -91,6 +99,22 @@ def test_fitted_model_survives_a_joblib_round_trip(name, model_inputs_sample, tm
     model = make_model(name, **settings).fit(train, train[TARGET])
     joblib.dump(model, tmp_path / "model.joblib")
     np.testing.assert_allclose(joblib.load(tmp_path / "model.joblib").predict(test), model.predict(test), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["modnet", "crabnet"])
+def test_same_fit_saves_to_the_same_bytes_in_every_process(name, model_inputs_sample, tmp_path):
+    # DVC records the saved models' hashes, so a rerun of the train stage must write the same bytes:
+    # a pickled torch tensor would hold its memory address, a pickled Keras model its save time.
+    import subprocess
+    import sys
+
+    train, _ = _split(model_inputs_sample)
+    train.to_pickle(tmp_path / "train.pkl")
+    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else {**SMALL[name], "epochs": 5}
+    for run in ("first", "second"):
+        subprocess.run([sys.executable, "-c", FIT_AND_SAVE, tmp_path / "train.pkl", name, repr(settings), TARGET,
+                        tmp_path / f"{run}.joblib"], check=True, capture_output=True)
+    assert (tmp_path / "first.joblib").read_bytes() == (tmp_path / "second.joblib").read_bytes()
 
 
 @pytest.mark.parametrize("name", list(MODEL_CLASSES))

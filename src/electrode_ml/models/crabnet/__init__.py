@@ -207,6 +207,22 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
             raise ParameterError(f"CrabNetRegressor.trainer must be one of {TRAINERS}, got {self.trainer!r}")
         return self.trainer
 
+    def __getstate__(self):
+        """crabnet's fitted `CrabNet` is saved as its network's weights (`FittedCrabNet`): a pickled
+        torch tensor carries its memory address, so the same model would pickle to other bytes in
+        every process; and the optimizer and data loaders it also holds are not needed to predict."""
+        state = dict(super().__getstate__())  # a copy: for this class it is the live __dict__
+        if "model_" in state:
+            from electrode_ml.models.crabnet.batched import CrabNetSettings, FittedCrabNet
+
+            crabnet = state.pop("model_")
+            settings = CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
+                                       d_model=self.d_model, N=self.N, heads=self.heads,
+                                       dim_feedforward=self.dim_feedforward, val_size=self.val_size)
+            state["network_"] = FittedCrabNet.from_tensors(settings, crabnet.model.state_dict(), crabnet.scaler.mean,
+                                                           crabnet.scaler.std, crabnet.n_elements, self.epochs_run_)
+        return state
+
     def predict(self, X: pd.DataFrame):
         check_is_fitted(self, ("network_", "model_"), all_or_any=any)
         if hasattr(self, "network_"):

@@ -134,28 +134,38 @@ def element_matrix(formulas, n_elements="infer") -> tuple[np.ndarray, np.ndarray
 
 @dataclass
 class FittedCrabNet:
-    """One trained network with CPU tensors, so it pickles and loads anywhere; predicts like `CrabNet.predict`."""
+    """One trained network as numpy arrays, so it loads anywhere (no GPU needed) and pickles to the
+    same bytes in every process (a pickled torch tensor carries its memory address); predicts like
+    `CrabNet.predict`."""
 
     settings: CrabNetSettings
-    state: dict
-    target_mean: torch.Tensor
-    target_std: torch.Tensor
+    state: dict  # the network's state_dict, numpy arrays
+    target_mean: np.ndarray  # crabnet's Scaler, 0-d, its dtype kept
+    target_std: np.ndarray
     n_elements: int  # crabnet truncates formulas to the most elements seen in its training rows
     epochs_run: int
+
+    @classmethod
+    def from_tensors(cls, settings: CrabNetSettings, state: dict, target_mean: torch.Tensor,
+                     target_std: torch.Tensor, n_elements: int, epochs_run: int) -> FittedCrabNet:
+        return cls(settings=settings, state={name: tensor.detach().cpu().numpy() for name, tensor in state.items()},
+                   target_mean=target_mean.detach().cpu().numpy(), target_std=target_std.detach().cpu().numpy(),
+                   n_elements=int(n_elements), epochs_run=int(epochs_run))
 
     def predict(self, formulas, device: str) -> np.ndarray:
         # Building the network draws initial weights: keep that off the caller's random stream.
         with torch.random.fork_rng(devices=[]):
             network = build_network(self.settings)
-        network.load_state_dict(self.state)
+        network.load_state_dict({name: torch.from_numpy(array) for name, array in self.state.items()})
         network.to(device).eval()
+        mean, std = torch.as_tensor(self.target_mean, device=device), torch.as_tensor(self.target_std, device=device)
         src, frac = element_matrix(formulas, self.n_elements)
         outputs = []
         with torch.no_grad():
             for start in range(0, len(src), PREDICT_CHUNK):
                 chunk = slice(start, start + PREDICT_CHUNK)
                 output = network(torch.as_tensor(src[chunk], device=device), torch.as_tensor(frac[chunk], device=device))
-                outputs.append((output[:, 0] * self.target_std.to(device) + self.target_mean.to(device)).cpu())
+                outputs.append((output[:, 0] * std + mean).cpu())
         return torch.cat(outputs).numpy().astype(float)
 
 
@@ -446,7 +456,6 @@ def _train_together(formulas, targets, train_sets: list[np.ndarray], settings: C
             break
 
     # Every model ends on its averaged weights (crabnet's swap_swa_sgd, at an early stop or the last epoch).
-    return [FittedCrabNet(settings=settings, state=weights.state_dict_of(swa, k, template),
-                          target_mean=means[k].cpu(), target_std=stds[k].cpu(),
-                          n_elements=int(element_counts[fit_rows[k]].max()), epochs_run=int(epochs_run[k]))
+    return [FittedCrabNet.from_tensors(settings, weights.state_dict_of(swa, k, template), means[k], stds[k],
+                                       n_elements=element_counts[fit_rows[k]].max(), epochs_run=epochs_run[k])
             for k in range(n_models)]

@@ -9,8 +9,10 @@ instead (about 110 s per fit on 2 cores).
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +33,26 @@ def shipped_cross_nmi() -> pd.DataFrame:
     import modnet
 
     return pd.read_pickle(Path(modnet.__file__).parent / "data" / "Features_cross")
+
+
+@dataclass(frozen=True)
+class KerasNetwork:
+    """A Keras model as its architecture (JSON) and weights (numpy arrays): what predicting needs,
+    in a form that pickles to the same bytes whenever the same model is saved."""
+
+    architecture: str
+    weights: tuple
+
+    @classmethod
+    def of(cls, model) -> KerasNetwork:
+        return cls(model.to_json(), tuple(model.get_weights()))
+
+    def rebuild(self):
+        from tensorflow import keras
+
+        model = keras.models.model_from_json(self.architecture)
+        model.set_weights(list(self.weights))
+        return model
 
 
 class MODNetRegressor(RegressorMixin, BaseEstimator):
@@ -108,6 +130,22 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         data.optimal_features = self.selected_features_
         self.model_.fit(data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss, verbose=0)
         return self
+
+    def __getstate__(self):
+        """The Keras network inside the fitted `MODNetModel` is saved as its JSON architecture and
+        weight arrays: Keras pickles a model as a zip file holding the time it was saved, so the same
+        model would pickle to other bytes at every save."""
+        state = dict(super().__getstate__())  # a copy: for this class it is the live __dict__
+        if "model_" in state:
+            state["model_"] = copy.copy(state["model_"])
+            state["model_"].model = KerasNetwork.of(state["model_"].model)
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(getattr(state.get("model_"), "model", None), KerasNetwork):
+            state["model_"] = copy.copy(state["model_"])
+            state["model_"].model = state["model_"].model.rebuild()
+        super().__setstate__(state)
 
     def predict(self, X: pd.DataFrame):
         check_is_fitted(self, "model_")
