@@ -30,7 +30,8 @@ fi
 electrode-ml check-params --profile "$profile"
 echo "make reproduce: on a fresh clone DVC first warns 'No file hash info found for ... It won't be created'"
 echo "for each result not in your DVC cache yet: expected; the run makes them."
-dvc exp run -S "profile=$profile"
+# DVC names each stage as it reaches it but not how far the run is: a line after each says so.
+dvc exp run -S "profile=$profile" 2>&1 | electrode-ml stage-progress --total "$(dvc stage list | wc -l)"
 echo
 echo "make reproduce: done (profile '$profile'). The report: paper/README.md (index) and paper/REPRODUCTION.md;"
 echo "metrics: dvc metrics show; experiments: dvc exp show --md; the same as the committed results? make verify"

@@ -123,3 +123,19 @@ def test_predict_before_fit_says_so(name, model_inputs_sample):
 
     with pytest.raises(NotFittedError):
         make_model(name).predict(model_inputs_sample)
+
+
+@pytest.mark.parametrize("name", list(MODEL_CLASSES))
+def test_fitted_inputs_say_what_the_fitted_model_reads(name, model_inputs_sample):
+    from electrode_ml.models.crabnet.batched import element_matrix
+
+    train, _ = _split(model_inputs_sample)
+    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else SMALL[name]
+    inputs = make_model(name, **settings).fit(train, train[TARGET]).fitted_inputs()
+    assert set(inputs) == {"input", "offered", "used", "unit"} and 0 <= inputs["used"] <= inputs["offered"]
+    offered = {"control": 0, "rf_magpie": sum(column.startswith("magpie|") for column in train.columns),
+               "crabnet": element_matrix(train["composition"])[0].shape[1]}
+    if name in offered:
+        assert inputs["offered"] == offered[name]
+    if name == "modnet":  # NMI selection keeps n_feat of the usable features
+        assert inputs["used"] == min(make_model("modnet").n_feat, inputs["offered"]) < train.shape[1]

@@ -79,7 +79,9 @@ def synthetic(tmp_path):
                          ).to_csv(curve / "summary.csv", index=False)
             _write_json(curve / "run.json", run)
             _write_json(curve / "timings.json", timing)
-            _write_json(paths.models / model / target / "run.json", {**run, "fits": 1})
+            inputs = {"input": f"{model} inputs", "offered": 10 * model_number, "unit": "features",
+                      "used": 10 * model_number - TARGETS.index(target)}
+            _write_json(paths.models / model / target / "run.json", {**run, "fits": 1, "inputs": inputs})
             _write_json(paths.models / model / target / "timings.json", timing)
     for model in ("control", "rf_magpie"):
         for target in TARGETS:
@@ -101,7 +103,7 @@ def test_report_writes_every_listed_file(synthetic):
     tables = paths.paper / "tables"
     for stem in ("results_stratified5", "results_loco", "results_stratified5_without_outliers",
                  "results_loco_without_outliers", "loco_per_cluster", "per_ion", "clusters", "dataset",
-                 "comparison_published"):
+                 "comparison_published", "input_sizes"):
         for suffix in (".md", ".tex", ".csv"):
             assert (tables / f"{stem}{suffix}").stat().st_size > 0, stem + suffix
     assert "\\toprule" in (tables / "results_loco.tex").read_text()
@@ -126,6 +128,9 @@ def test_report_writes_every_listed_file(synthetic):
     assert "profile **quick**" in reproduction
     results = pd.read_csv(tables / "results_stratified5.csv")
     assert list(results["Model"]) == ["Control", "RF@Magpie", "MODNet", "CrabNet"]
+    sizes = pd.read_csv(tables / "input_sizes.csv")
+    assert list(sizes["model"]) == ["Control", "RF@Magpie", "MODNet", "CrabNet"]
+    assert list(sizes.iloc[3, -len(TARGETS):]) == [30 - position for position in range(len(TARGETS))]  # per target
     timings = json.loads(paths.timings.read_text())
     assert timings["cv.crabnet.fits"] == 30 and timings["train.crabnet.fits"] == 3
 

@@ -23,6 +23,7 @@ COMMANDS = {
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
+    "stage-progress": ("electrode_ml.stage_progress", "DVC's output with 'stage k of n' lines (make reproduce pipes through it)"),
     "check-params": ("electrode_ml.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
     "compare": ("electrode_ml.compare", "changed params and SMAE per cell, one column per DVC experiment"),
     "verify": ("electrode_ml.verify", "compare this run's outputs and metrics with the committed ones"),

@@ -374,6 +374,28 @@ def uncertainty_markdown(tables: dict[str, pd.DataFrame], published: pd.DataFram
     return "\n".join(lines) + "\n"
 
 
+def input_size_table(models_dir: Path, models, targets) -> pd.DataFrame:
+    """Per model: what it reads per electrode, offered and used, from each train cell's run record
+    (the models fitted on all electrodes); `used` can differ by target (a forest's splits)."""
+    rows = []
+    for model in models:
+        inputs = {}
+        for target in targets:
+            path = models_dir / model / target / "run.json"
+            if not path.exists():
+                raise MissingInputError(f"{path} is missing: run `dvc repro train`")
+            record = json.loads(path.read_text())
+            if "inputs" not in record:
+                raise MissingInputError(f"{path} predates the input record: run `dvc repro -f train`")
+            inputs[target] = record["inputs"]
+        first = next(iter(inputs.values()))
+        offered = sorted({entry["offered"] for entry in inputs.values()})
+        rows.append({"model": DISPLAY_NAMES[model], "input": first["input"], "unit": first["unit"],
+                     "offered": offered[0] if len(offered) == 1 else " / ".join(map(str, offered)),
+                     **{f"Used, {TARGET_TITLES[target]}": entry["used"] for target, entry in inputs.items()}})
+    return pd.DataFrame(rows)
+
+
 def repeated_cv_table(repeated_dir: Path, models, targets) -> pd.DataFrame:
     """Per model and target: SMAE over the draws of the stratified folds (stage repeated_cv)."""
     rows = []

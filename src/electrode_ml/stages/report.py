@@ -172,6 +172,9 @@ def run(params_path: Path, paths: Paths) -> dict:
     for name, table in uncertainty.items():
         written = tables.write_table_formats(table, table_dir / name, tables.UNCERTAINTY_CAPTIONS[name])
         index.add(written, tables.UNCERTAINTY_CAPTIONS[name], "report", "report.equivalence_margin")
+    sizes = tables.input_size_table(paths.models, models, targets)
+    caption = "What each model reads per electrode: offered, and used by the model fitted on all electrodes"
+    index.add(tables.write_table_formats(sizes, table_dir / "input_sizes", caption), caption, "train", model_params)
     repeated = tables.repeated_cv_table(paths.repeated_cv, repeated_models, targets)
     written = tables.write_table_formats(repeated, table_dir / "repeated_cv",
                                          "SMAE over repeated draws of the stratified folds (fold-choice noise)")

@@ -23,7 +23,8 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     seconds = time.perf_counter() - start
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)
-    write_records(out_dir, model, params_path, seconds, fits=1, target=TARGET_KEYS[target], rows=len(X))
+    write_records(out_dir, model, params_path, seconds, fits=1, target=TARGET_KEYS[target], rows=len(X),
+                  inputs=model.fitted_inputs())
     return seconds
 
 

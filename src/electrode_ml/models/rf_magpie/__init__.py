@@ -32,6 +32,13 @@ class RandomForestMagpie(RegressorMixin, BaseEstimator):
         self.forest_.fit(X[self.features_].to_numpy(dtype=float), np.asarray(y, dtype=float))
         return self
 
+    def fitted_inputs(self) -> dict:
+        """What the fitted model reads per electrode (the report's input-size table): the Magpie
+        features offered, and those that at least one tree splits on."""
+        check_is_fitted(self, "forest_")
+        return {"input": "Magpie element-property statistics", "offered": len(self.features_),
+                "used": int((self.forest_.feature_importances_ > 0).sum()), "unit": "features"}
+
     def predict(self, X):
         # One job: with several, scikit-learn adds the trees' predictions in whatever order the
         # threads finish, and the sums differ in the last bits from run to run.
