@@ -64,3 +64,23 @@ def test_the_report_timing_page_is_a_timing_record_too():
 
     assert is_timing_record("paper/timings.md") and is_timing_record("results/cv/a/b/c/timings.json")
     assert not is_timing_record("paper/REPRODUCTION.md")
+
+
+def test_a_changed_metrics_file_is_compared_value_by_value_from_the_cache(tmp_path):
+    import hashlib
+    import json
+
+    from electrode_ml.verify import compare_metrics_file
+
+    committed_text = json.dumps({"m.smae": 0.5, "m.r2": 0.7})
+    md5 = hashlib.md5(committed_text.encode()).hexdigest()
+    cache = tmp_path / "cache"
+    (cache / "files" / "md5" / md5[:2]).mkdir(parents=True)
+    (cache / "files" / "md5" / md5[:2] / md5[2:]).write_text(committed_text)
+    ours = tmp_path / "metrics.json"
+    ours.write_text(json.dumps({"m.smae": 0.52, "m.r2": 0.7}))
+    differences, compared = compare_metrics_file(ours, md5, "other", cache)
+    assert differences == [f"{ours}: m.smae: committed 0.5, this run 0.52 (difference +0.02)"] and compared == 2
+    assert compare_metrics_file(ours, "same", "same", cache) == ([], 2)
+    missing, _ = compare_metrics_file(ours, "ffff" + md5[4:], "other", cache)
+    assert "dvc pull -r results" in missing[0]

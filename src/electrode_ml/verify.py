@@ -4,8 +4,9 @@ After `make reproduce` (or any `dvc repro`), compares
 - every output hash in the workspace's `dvc.lock` with the committed `dvc.lock` (git HEAD, or
   `--against REV`), stage by stage, leaving out the timing files (`timings.json`: seconds, device,
   clock time, which differ on every run by design);
-- every metric file committed to git with the workspace's, value by value (metrics in DVC's cache
-  are compared by their hash in dvc.lock, above);
+- for each metrics file whose hash differs, every value, read from the committed file in DVC's
+  cache (`dvc pull -r results` brings it where the run did not), so a difference is named by
+  metric and size, not only by hash;
 - that `dvc status` is clean, so the workspace's outputs are the ones its `dvc.lock` names.
 It names every difference and exits non-zero if there is one. The committed results are of one
 profile (`profile` in the committed params.yaml); a run of another profile has nothing to be
@@ -60,6 +61,27 @@ def metrics_files(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     return sorted(set(files))
 
 
+def cache_dir() -> Path:
+    result = subprocess.run(["dvc", "cache", "dir"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ElectrodeMLError(f"`dvc cache dir` failed: {result.stderr.strip()}")
+    return Path(result.stdout.strip())
+
+
+def compare_metrics_file(path: Path, committed_md5: str, our_md5: str | None, cache: Path) -> tuple[list[str], int]:
+    """(differences, values compared) for one metrics file: all equal when the hashes are; else
+    value by value against the committed file in DVC's cache (DVC 3 layout), if it is there."""
+    ours = json.loads(path.read_text())
+    if committed_md5 == our_md5:
+        return [], len(ours)
+    reference = cache / "files" / "md5" / committed_md5[:2] / committed_md5[2:]
+    if not reference.exists():
+        return [f"{path}: the committed values are not in the local DVC cache "
+                "(`dvc pull -r results` brings them) to say which metrics differ"], 0
+    committed = json.loads(reference.read_text())
+    return compare_metrics(committed, ours, str(path)), len(committed)
+
+
 def compare_hashes(committed: dict[str, str], ours: dict[str, str]) -> list[str]:
     differences = [f"{path}: committed {committed[path]}, this run {ours[path]}"
                    for path in sorted(committed.keys() & ours.keys()) if committed[path] != ours[path]]
@@ -104,17 +126,12 @@ def verify(against: str = "HEAD") -> tuple[list[str], int, int]:
 
     committed, ours = output_hashes(committed_lock), output_hashes(LOCK.read_text())
     differences += compare_hashes(committed, ours)
-    n_metrics = 0
+    n_metrics, cache = 0, cache_dir()
     for path in metrics_files():
-        text = git_show(against, Path(path))
-        if text is None:  # a DVC-cached metric: its hash in dvc.lock was compared above
-            continue
-        if not Path(path).exists():
-            differences.append(f"{path}: committed, missing in the workspace")
-            continue
-        committed_metrics, our_metrics = json.loads(text), json.loads(Path(path).read_text())
-        n_metrics += len(committed_metrics)
-        differences += compare_metrics(committed_metrics, our_metrics, path)
+        if path in committed and Path(path).exists():  # else named above as missing or not an output
+            named, compared = compare_metrics_file(Path(path), committed[path], ours.get(path), cache)
+            differences += named
+            n_metrics += compared
     return differences, len(committed), n_metrics
 
 
