@@ -211,7 +211,7 @@ class _StackedWeights:
 
         A segmented reduction, not index_add_: its atomic adds on CUDA would make runs differ.
         """
-        lengths = self.tensor_sizes.expand(values.shape[0], len(self.tensor_sizes))
+        lengths = self.tensor_sizes.expand(values.shape[0], len(self.tensor_sizes)).contiguous()
         return torch.segment_reduce(values.pow(2), "sum", lengths=lengths, axis=1).sqrt()
 
     def per_column(self, per_tensor: torch.Tensor) -> torch.Tensor:
