@@ -107,6 +107,33 @@ def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
     return record
 
 
+def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
+    """CrabNet at its default size, the five folds of a stratified cell trained together by the
+    batched trainer (the paper profile's), for `epochs` epochs: set beside the one-model fit of
+    crabnet's own loop (`crabnet_default`), per fit and per step of the five."""
+    import math
+
+    from crabnet.crabnet_ import CrabNet
+
+    from electrode_ml.inputs import load_model_inputs
+    from electrode_ml.models import make_model
+
+    model = make_model("crabnet", trainer="batched", epochs=epochs, epochs_step=max(1, epochs // 2),
+                       matmul_precision=matmul_precision)
+    X, targets = load_model_inputs(ELECTRODES, FEATURES, model.input_sets)
+    fold = np.random.default_rng(0).permutation(len(X)) % 5
+    train_sets = [np.flatnonzero(fold != k) for k in range(5)]
+    start = time.perf_counter()
+    fitted = model.fit_many(X, targets["capacity_grav_mAh_g"], train_sets)
+    seconds = time.perf_counter() - start
+    fit_rows = max(len(rows) - math.ceil(model.val_size * len(rows)) for rows in train_sets)
+    steps = fitted[0].epochs_run_ * math.ceil(fit_rows / CrabNet._default_batch_size(None, None, fit_rows))
+    label = f"fit.crabnet_batched_5_folds_{epochs}_epochs"
+    return {f"{label}.seconds": round(seconds, 2), f"{label}.seconds_per_fit": round(seconds / 5, 2),
+            f"{label}.seconds_per_step": round(seconds / steps, 3), f"{label}.device": fitted[0].device_,
+            f"{label}.matmul_precision": matmul_precision}
+
+
 def sections(crabnet_default_epochs: int) -> dict:
     """Each model with the hyperparameters of a profile (params.yaml), CrabNet also at its own
     default size for a few epochs (crabnet rounds epochs to a multiple of 2 x epochs_step)."""
@@ -123,6 +150,8 @@ def sections(crabnet_default_epochs: int) -> dict:
             f"crabnet_default_size_{crabnet_default_epochs}_epochs"),
         "crabnet_quick": lambda electrodes: bench_fits("crabnet", profile_block("quick", "crabnet"),
                                                        "crabnet_quick_profile"),
+        "crabnet_batched": lambda electrodes: bench_crabnet_batched(
+            crabnet_default_epochs, profile_block("paper", "crabnet").get("matmul_precision", "highest")),
     }
 
 
