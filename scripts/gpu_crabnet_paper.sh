@@ -7,8 +7,8 @@
 # to paper), OUT (where results come back; default scratch/gpu/out), PART_SET (0: run the cells
 # and return the first parts of the outputs; 1, 2...: return further parts of a previous run's
 # outputs, nothing rerun; call it with an empty carry), DEADLINE (seconds by which the cells must
-# be done: a cell that might not finish by then is not started; default 480, so that a 590 s call
-# ends with its finished cells packed).
+# be done: a cell that might not finish by then is not started; default 400, so that a 590 s call
+# holds the bench (at most BENCH_SECONDS, 120) and ends with its finished cells packed).
 # Outputs land in results/ as the DVC stages write them; they travel as crabnet_cells.tar in
 # parts of 15 MiB, four parts per call, for transfers that limit how much one call returns.
 # Cells recorded in scratch/gpu_run/timings.json are skipped; a returned crabnet_cells.tar placed
@@ -19,7 +19,7 @@ PYTHON=${PYTHON:-python3}
 PARAMS=${PARAMS:-params.yaml}
 OUT=${OUT:-scratch/gpu/out}
 PART_SET=${PART_SET:-0}
-DEADLINE=${DEADLINE:-480}
+DEADLINE=${DEADLINE:-400}
 gpu=scratch/gpu
 run=scratch/gpu_run  # outside the carried scratch/gpu, so a later call (PART_SET=1...) still finds it
 site=${SITE:-/tmp/electrode-ml-site}
@@ -39,6 +39,13 @@ if [ "$PART_SET" = 0 ]; then
   # The profile must be paper: a copy of the params file with that one line set.
   sed -E 's/^profile: *[a-z]+/profile: paper/' "$PARAMS" > "$run/params.yaml"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+  # crabnet's own loop (one model) beside the batched trainer (five folds together), 2 epochs each
+  # at the default size: the per-fit cost and the speed-up, recorded as `make bench` records it.
+  timeout "${BENCH_SECONDS:-120}" "$PYTHON" -m electrode_ml.cli bench --only crabnet_default crabnet_batched \
+    > "$run/bench.txt" 2>&1 || echo "bench did not finish in ${BENCH_SECONDS:-120} s" >> "$run/bench.txt"
+  grep '^bench:' "$run/bench.txt" || tail -3 "$run/bench.txt"
+  newest_record=$(ls -t benchmarks/*.json 2>/dev/null | head -n 1)
+  [ -n "$newest_record" ] && cp "$newest_record" "$OUT/"
   status=0
   "$PYTHON" scripts/gpu_crabnet_cells.py --params "$run/params.yaml" --timings "$run/timings.json" \
     --deadline "$DEADLINE" ${ONLY:+--only "$ONLY"} 2>&1 | tee "$run/log.txt" || status=$?
