@@ -165,13 +165,9 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         return fitted
 
     def _train_batched(self, X: pd.DataFrame, y, train_indices: list) -> list:
-        from electrode_ml.models.crabnet.batched import CrabNetSettings, train_crabnets
+        from electrode_ml.models.crabnet.batched import train_crabnets
 
-        device = resolve_device(self.device)
-        settings = CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
-                                   d_model=self.d_model, N=self.N, heads=self.heads,
-                                   dim_feedforward=self.dim_feedforward, val_size=self.val_size,
-                                   matmul_precision=self.matmul_precision)
+        device, settings = resolve_device(self.device), self._settings()
         compositions, targets = X["composition"].to_numpy(), np.asarray(y, dtype=float)
         train_indices = [np.asarray(rows) for rows in train_indices]
         networks = [None] * len(train_indices)
@@ -181,6 +177,14 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
             for member, network in zip(members, trained):
                 networks[member] = network
         return networks
+
+    def _settings(self):
+        """The hyperparameters as the batched trainer and `FittedCrabNet` read them."""
+        from electrode_ml.models.crabnet.batched import CrabNetSettings
+
+        return CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
+                               d_model=self.d_model, N=self.N, heads=self.heads, dim_feedforward=self.dim_feedforward,
+                               val_size=self.val_size, matmul_precision=self.matmul_precision)
 
     def _training_groups(self, sizes: list[int]) -> list[list[int]]:
         """Which training sets train together: one batch size, and batches per epoch within
@@ -222,13 +226,11 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
         every process; and the optimizer and data loaders it also holds are not needed to predict."""
         state = dict(super().__getstate__())  # a copy: for this class it is the live __dict__
         if "model_" in state:
-            from electrode_ml.models.crabnet.batched import CrabNetSettings, FittedCrabNet
+            from electrode_ml.models.crabnet.batched import FittedCrabNet
 
             crabnet = state.pop("model_")
-            settings = CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
-                                       d_model=self.d_model, N=self.N, heads=self.heads,
-                                       dim_feedforward=self.dim_feedforward, val_size=self.val_size)
-            state["network_"] = FittedCrabNet.from_tensors(settings, crabnet.model.state_dict(), crabnet.scaler.mean,
+            state["network_"] = FittedCrabNet.from_tensors(self._settings(), crabnet.model.state_dict(),
+                                                           crabnet.scaler.mean,
                                                            crabnet.scaler.std, crabnet.n_elements, self.epochs_run_)
         return state
 
