@@ -2,7 +2,7 @@
 # CI's Docker part (`make docker-ci`, as root): make the base image, build the image with `make
 # docker-build`, then, through `make docker-run` (mounted exactly as `make docker-reproduce` mounts),
 # as a non-root host user: `make test`, and a slice of the reproduce path (the profile choice,
-# `make install data`, `dvc repro` of prepare, featurize, cluster, folds and one cheap cv cell).
+# `make install data`, `dvc repro` of prepare, featurize, inputs, cluster, folds and one cheap cv cell).
 # It checks that the outputs land in the mounted checkout, owned by that user, and that `dvc
 # status` is clean for the slice. It works on a copy of the checkout (its committed state plus the
 # working tree's changes), never on the checkout itself.
@@ -15,8 +15,8 @@ image=electrode-ml:ci
 # A host user that is neither root nor the image's own user (uid 1000): the container must work
 # for whoever runs `make docker-reproduce`.
 host_uid=${DOCKER_CI_UID:-4242}
-slice=(prepare featurize cluster folds cv@control-voltage-stratified5)
-slice_outputs=(results/prepared/electrodes.csv results/features/modnet.parquet
+slice=(prepare featurize inputs cluster folds cv@control-voltage-stratified5)
+slice_outputs=(results/prepared/electrodes.csv results/features/modnet.parquet results/inputs/control/electrodes.csv
   results/clusters/assignments.csv results/folds/stratified5.csv
   results/cv/control/voltage/stratified5/metrics.json)
 

@@ -29,8 +29,9 @@ if [ "$PART_SET" = 0 ]; then
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --ignore-requires-python --upgrade \
     --target "$site" "$gpu"/wheels/*.whl
   export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-  mkdir -p results/prepared results/folds
+  mkdir -p results/prepared results/folds results/inputs/crabnet
   cp "$gpu/inputs/electrodes.csv" results/prepared/
+  cp "$gpu/inputs/crabnet/electrodes.csv" results/inputs/crabnet/
   cp "$gpu"/inputs/folds/*.csv results/folds/
   if [ -f "$gpu/previous/crabnet_cells.tar" ] && [ ! -f "$run/timings.json" ]; then
     tar -xf "$gpu/previous/crabnet_cells.tar"

@@ -33,7 +33,8 @@ def raw_sample(real_raw) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def model_inputs_sample(real_raw):
-    """300 real electrodes as the model-input table (composition, targets, prefixed features)."""
+    """300 real electrodes: the model-input table (composition, prefixed features) and the targets
+    beside it, which tests take out of `X` as the pipeline does."""
     from electrode_ml.data import prepare_electrodes
     from electrode_ml.features import MagpieFeatures, ModnetFeatures, featurize_unique
 

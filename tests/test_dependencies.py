@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from electrode_ml.cli import COMMANDS
-from electrode_ml.models import MODEL_CLASSES
+from electrode_ml.models import MODELS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "src"
@@ -63,14 +63,35 @@ STAGES = yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["stages"]
 def test_every_imported_module_is_a_dependency(name):
     stage = STAGES[name]
     command = stage["cmd"].split()[1]
-    models = MODEL_CLASSES if "matrix" in stage else [None]
+    models = MODELS if "matrix" in stage else [None]
     for model in models:
         needed = import_closure(COMMANDS[command][0])
         if model is not None:
-            needed |= import_closure(MODEL_CLASSES[model].split(":")[0])
+            needed |= import_closure(MODELS[model].estimator.split(":")[0])
         deps = stage_dependencies(stage, model)
         missing = sorted(str(path.relative_to(REPOSITORY)) for path in needed if not covered(path, deps))
         assert not missing, f"stage {name} ({model}): add to deps: {missing}"
         unused = sorted(str(dep.relative_to(REPOSITORY)) for dep in deps
                         if dep.is_relative_to(SOURCE) and not any(path == dep or dep in path.parents for path in needed))
         assert not unused, f"stage {name} ({model}): deps the command never imports: {unused}"
+
+
+CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage)
+
+
+@pytest.mark.parametrize("name", CELL_STAGES)
+def test_a_cell_reads_its_own_models_inputs_and_no_feature_table(name):
+    """A featurizer change reruns `inputs`; a cell reruns only when its own model's folder changed
+    (CrabNet and the control read no features), so no cell may depend on a feature table itself."""
+    deps = [dep if isinstance(dep, str) else next(iter(dep)) for dep in STAGES[name]["deps"]]
+    data = [dep for dep in deps if dep.startswith("results/")]
+    assert "results/inputs/${item.model}" in data
+    assert not [dep for dep in data if dep.startswith("results/features")], data
+    assert not [dep for dep in data if dep.startswith("results/inputs") and "${item.model}" not in dep], data
+
+
+def test_the_inputs_stage_writes_the_folder_the_cells_read():
+    from electrode_ml import paths
+
+    assert STAGES["inputs"]["outs"] == [str(paths.MODEL_INPUTS)]
+    assert str(paths.model_inputs("${item.model}")) == "results/inputs/${item.model}"

@@ -147,6 +147,14 @@ def test_every_file_in_paper_is_in_the_index(synthetic):
     on_disk = {path.relative_to(paths.paper).as_posix() for path in paths.paper.rglob("*")
                if path.is_file() and path.name not in ("README.md", "REPRODUCTION.md")}
     assert on_disk - linked == set()
+    # ...and every declared item is written and indexed (of the cluster stage's maps, the one made here).
+    items = {line.split(" | ")[0].removeprefix("| ") for line in index.splitlines()
+             if line.startswith("| ") and not line.startswith("| Item |")}
+    declared = {artefact.stem.format(scheme=scheme) for artefact in report_stage.ARTEFACTS.values()
+                for scheme in ("stratified5", "loco")}
+    assert items == {stem for stem in declared
+                     if not stem.startswith("figures/maps/") or stem == "figures/maps/tsne_clusters"}
+    assert "beyond mean +- 2 sigma of the target" in index  # a description's fields are filled
 
 
 def test_the_committed_paper_folder_is_fully_indexed():

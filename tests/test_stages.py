@@ -1,6 +1,7 @@
 """`prepare` and `featurize` end to end on 150 real rows, through the `electrode-ml` command."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -104,11 +105,12 @@ def magpie_workspace(workspace):
     params["featurize"]["representations"] = ["magpie"]
     params.update({
         "folds": {"n_splits": 5, "seed": 42}, "bootstrap": {"holdout_fold": 0}, "seed": 42, "profile": "quick",
+        "models": ["control", "rf_magpie"], "targets": ["voltage"], "schemes": ["stratified5"],
         "profiles": {"quick": {"control": {}, "rf_magpie": {"n_estimators": 30},
                                "bootstrap": {"fractions": [0.3, 1.0], "repeats": 2}}},
     })
     (workspace / "params.yaml").write_text(yaml.safe_dump(params))
-    for command in (["prepare"], ["featurize"], ["folds"]):
+    for command in (["prepare"], ["featurize"], ["inputs"], ["folds"]):
         result = _electrode_ml(*command, cwd=workspace)
         assert result.returncode == 0, result.stderr
     return workspace
@@ -116,6 +118,11 @@ def magpie_workspace(workspace):
 
 def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
     workspace = magpie_workspace
+    # Each model's input folder holds the feature sets it reads, and no target.
+    for model, files in (("control", ["electrodes.csv"]), ("rf_magpie", ["electrodes.csv", "magpie.parquet"])):
+        assert sorted(p.name for p in (workspace / "results/inputs" / model).iterdir()) == files
+    inputs = pd.read_csv(workspace / "results/inputs/rf_magpie/electrodes.csv")
+    assert list(inputs.columns) == ["battery_id", "composition", "working_ion", "group"]
     folds = pd.read_csv(workspace / "results/folds/stratified5.csv")
     electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
     assert sorted(folds["battery_id"]) == sorted(electrodes["battery_id"])
@@ -183,8 +190,6 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
 class RidgeMagpie(RegressorMixin, BaseEstimator):
     """A fifth model, defined here: ridge regression on the Magpie features."""
 
-    input_sets = ("magpie",)
-
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
 
@@ -204,23 +209,28 @@ class RidgeMagpie(RegressorMixin, BaseEstimator):
 def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(magpie_workspace, monkeypatch):
     """README "Adding a model or a target": the registry, a params block, the class; nothing else."""
     from electrode_ml import models
-    from electrode_ml.stages import cv
+    from electrode_ml.stages import cv, inputs
 
     workspace = magpie_workspace
-    monkeypatch.setattr(models, "MODEL_CLASSES", dict(models.MODEL_CLASSES))
+    monkeypatch.setattr(models, "MODELS", dict(models.MODELS))
     monkeypatch.setattr(models, "DISPLAY_NAMES", dict(models.DISPLAY_NAMES))
-    models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie")                      # the registry line
+    models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie", input_sets=("magpie",))  # the registry line
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["profiles"]["quick"]["ridge_magpie"] = {"alpha": 3.0}                         # the params block
+    params["models"].append("ridge_magpie")                                              # and its key in `models`
     (workspace / "params.yaml").write_text(yaml.safe_dump(params))
 
+    # The pipeline's own stages, in DVC's order: the models' input folders, then the new model's cell.
+    electrodes = workspace / "results/prepared/electrodes.csv"
+    inputs.run(params["models"], electrodes, workspace / "results/features", workspace / "results/inputs")
+    assert sorted(p.name for p in (workspace / "results/inputs/ridge_magpie").iterdir()) == ["electrodes.csv", "magpie.parquet"]
+    shutil.rmtree(workspace / "results/features")  # a cell reads its model's input folder, nothing else
     out = workspace / "results/cv/ridge_magpie/voltage/stratified5"
-    metrics = cv.run_cell("ridge_magpie", "voltage", "stratified5", workspace / "params.yaml",
-                          workspace / "results/prepared/electrodes.csv", workspace / "results/features",
-                          workspace / "results/folds", out)
+    metrics = cv.run_cell("ridge_magpie", "voltage", "stratified5", workspace / "params.yaml", electrodes,
+                          workspace / "results/inputs", workspace / "results/folds", out)
     assert metrics["ridge_magpie.voltage.stratified5.folds"] == 5
     assert 0 < metrics["ridge_magpie.voltage.stratified5.smae"] < 1.5
     assert json.loads((out / "run.json").read_text())["hyperparameters"]["alpha"] == 3.0
     assert len(pd.read_csv(out / "predictions.csv")) == len(pd.read_csv(workspace / "results/prepared/electrodes.csv"))
     with pytest.raises(ValueError, match="registered already"):
-        models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie")
+        models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie", input_sets=("magpie",))

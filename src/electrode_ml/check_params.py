@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from electrode_ml.data import TARGET_KEYS
-from electrode_ml.models import MODEL_CLASSES, make_model
+from electrode_ml.models import MODELS, make_model
 from electrode_ml.params import (
     DEFAULT_PARAMS,
     ParameterError,
@@ -45,7 +45,7 @@ def check(path: Path, profile: str | None = None) -> list[str]:
             load_section(section, schema, path)
         except ParameterError as error:
             problems.append(str(error))
-    for key, known in (("models", MODEL_CLASSES), ("targets", TARGET_KEYS), ("schemes", SCHEMES),
+    for key, known in (("models", MODELS), ("targets", TARGET_KEYS), ("schemes", SCHEMES),
                        ("repeated_cv.models", params.get("models") or [])):
         value = params.get("repeated_cv", {}).get("models") if key == "repeated_cv.models" else params.get(key)
         if not isinstance(value, list) or not value:
@@ -61,12 +61,12 @@ def check(path: Path, profile: str | None = None) -> list[str]:
     for name, block in profiles.items():
         block = block or {}
         for model in params.get("models") or []:
-            if model in MODEL_CLASSES and model not in block:
+            if model in MODELS and model not in block:
                 problems.append(f"{path}: profiles.{name} has no `{model}:` block")
         for key, hyperparameters in block.items():
             if key == "bootstrap":  # the learning-curve settings, checked by the bootstrap stage
                 continue
-            if key not in MODEL_CLASSES:
+            if key not in MODELS:
                 problems.append(f"{path}: profiles.{name}.{key} is neither a model nor `bootstrap`")
                 continue
             try:

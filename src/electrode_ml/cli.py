@@ -16,6 +16,7 @@ COMMANDS = {
     "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
     "featurize": ("electrode_ml.stages.featurize", "Magpie and MODNet features (DVC stage)"),
     "cluster": ("electrode_ml.stages.cluster", "t-SNE/UMAP maps, DBSCAN clusters, ElMD representatives (DVC stage)"),
+    "inputs": ("electrode_ml.stages.inputs", "each model's input table, without the targets (DVC stage)"),
     "folds": ("electrode_ml.stages.folds", "stratified group 5-fold assignments (DVC stage)"),
     "cv": ("electrode_ml.stages.cv", "one model x target x scheme cross-validation cell (DVC stage)"),
     "repeated_cv": ("electrode_ml.stages.repeated_cv", "one model x target on repeated draws of the stratified folds (DVC stage)"),

@@ -28,8 +28,13 @@ ASSIGNMENTS = CLUSTERS / "assignments.csv"
 CLUSTER_TABLE = CLUSTERS / "clusters.csv"
 CLUSTER_METRICS = CLUSTERS / "metrics.json"
 
+MODEL_INPUTS = RESULTS / "inputs"  # one folder per model: electrodes.csv and its feature tables
+
 FOLDS = RESULTS / "folds"
 MAPS = PAPER / "figures" / "maps"
+PAPER_INDEX = PAPER / "README.md"
+REPRODUCTION = PAPER / "REPRODUCTION.md"
+RUN_TIMINGS = PAPER / "timings.md"  # the report's page of REPORT_TIMINGS
 EVALUATION_FIGURES = PAPER / "figures" / "evaluation"
 TABLES = PAPER / "tables"
 REPORT_TIMINGS = RESULTS / TIMINGS
@@ -39,21 +44,33 @@ def feature_table(representation: str) -> Path:
     return FEATURES / f"{representation}.parquet"
 
 
+def model_inputs(model: str) -> Path:
+    return MODEL_INPUTS / model
+
+
 def fold_file(scheme: str) -> Path:
     return FOLDS / f"{scheme}.csv"
 
 
-def cv_cell(model: str, target: str, scheme: str) -> Path:
-    return RESULTS / "cv" / model / target / scheme
+# The cell folders: one per model x target (x scheme). `root` is the stage's folder, so that the
+# report (and its tests) can read a results tree kept elsewhere.
+CV = RESULTS / "cv"
+BOOTSTRAP = RESULTS / "bootstrap"
+TRAINED_MODELS = RESULTS / "models"
+REPEATED_CV = RESULTS / "repeated_cv"
 
 
-def bootstrap_cell(model: str, target: str) -> Path:
-    return RESULTS / "bootstrap" / model / target
+def cv_cell(model: str, target: str, scheme: str, root: Path = CV) -> Path:
+    return root / model / target / scheme
 
 
-def trained_model(model: str, target: str) -> Path:
-    return RESULTS / "models" / model / target
+def bootstrap_cell(model: str, target: str, root: Path = BOOTSTRAP) -> Path:
+    return root / model / target
 
 
-def repeated_cv_cell(model: str, target: str) -> Path:
-    return RESULTS / "repeated_cv" / model / target
+def trained_model(model: str, target: str, root: Path = TRAINED_MODELS) -> Path:
+    return root / model / target
+
+
+def repeated_cv_cell(model: str, target: str, root: Path = REPEATED_CV) -> Path:
+    return root / model / target

@@ -31,7 +31,7 @@ from electrode_ml.data import (
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.features import REPRESENTATIONS
 from electrode_ml.files import write_table
-from electrode_ml.models import DISPLAY_NAMES, MODEL_CLASSES
+from electrode_ml.models import DISPLAY_NAMES, MODELS
 
 
 def prediction_column(model: str, target: str) -> str:
@@ -88,9 +88,9 @@ def check_candidates(candidates: pd.DataFrame, source: str = "input") -> pd.Data
 def load_models(models_dir: Path) -> tuple[dict[tuple[str, str], object], list[tuple[str, str]]]:
     """The trained models by (model, target), and the (model, target) pairs not trained."""
     models, untrained = {}, []
-    for name in MODEL_CLASSES:
+    for name in MODELS:
         for target in TARGET_KEYS:
-            path = models_dir / name / target / "model.joblib"
+            path = paths.trained_model(name, target, models_dir) / "model.joblib"
             if path.exists():
                 models[name, target] = joblib.load(path)
             else:
@@ -139,12 +139,12 @@ def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = p
     models, untrained = load_models(models_dir)
     if untrained:
         print(untrained_note(untrained), file=sys.stderr)
-    feature_sets = {s for model in models.values() for s in model.input_sets}
+    feature_sets = {s for name, _ in models for s in MODELS[name].input_sets}
     inputs = model_inputs_for(candidates, feature_sets)
     always_defined = features_defined_in_training(nan_counts_csv) if feature_sets else set()
     problems = []
     for name in dict.fromkeys(name for name, _ in models):
-        sets = models[next(key for key in models if key[0] == name)].input_sets
+        sets = MODELS[name].input_sets
         for row, columns in undefined_rows(inputs, sets, always_defined).items():
             problems.append(f"row {row + 1}: {candidates.at[row, 'composition']!r}: {DISPLAY_NAMES[name]} reads "
                             f"{len(columns)} feature(s) that are undefined for it and never were in training "
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ion", help=f"working ion, one of {', '.join(WORKING_IONS)}")
     parser.add_argument("--csv", type=Path, help="CSV of candidates (columns composition, working_ion)")
     parser.add_argument("--out", type=Path, help="where --csv mode writes its predictions (default: stdout)")
-    parser.add_argument("--models", type=Path, default=paths.RESULTS / "models",
+    parser.add_argument("--models", type=Path, default=paths.TRAINED_MODELS,
                         help="trained models, from the train stage (default: %(default)s)")
     args = parser.parse_args(argv)
     if (args.composition is None) == (args.csv is None):
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             result.to_csv(sys.stdout, index=False)
         return
     rows = []
-    for name in MODEL_CLASSES:
+    for name in MODELS:
         row = {"model": DISPLAY_NAMES[name]}
         for target, spec in TARGET_REGISTRY.items():
             column = prediction_column(name, target)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from electrode_ml import inference
+from electrode_ml import inference, paths
 from electrode_ml.data import TARGET_KEYS, TARGET_REGISTRY, is_outlier
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.files import atomic_path
@@ -37,7 +37,7 @@ def load_cv_metrics(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
     for model in models:
         for target in targets:
             for scheme in schemes:
-                path = cv_dir / model / target / scheme / "metrics.json"
+                path = paths.cv_cell(model, target, scheme, cv_dir) / "metrics.json"
                 if not path.exists():
                     raise MissingInputError(f"{path} is missing: run `dvc repro cv` first")
                 metrics = json.loads(path.read_text())
@@ -51,7 +51,7 @@ def load_cv_metrics(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
 
 def load_predictions(cv_dir: Path, models, targets, schemes) -> dict[tuple[str, str, str], pd.DataFrame]:
     """Every cell's out-of-fold predictions, keyed (model, target, scheme), read once for the report."""
-    return {(model, target, scheme): pd.read_csv(cv_dir / model / target / scheme / "predictions.csv")
+    return {(model, target, scheme): pd.read_csv(paths.cv_cell(model, target, scheme, cv_dir) / "predictions.csv")
             for model in models for target in targets for scheme in schemes}
 
 
@@ -154,7 +154,7 @@ def per_cluster_errors(cv_dir: Path, clusters: pd.DataFrame, models, targets) ->
     names = clusters.set_index("cluster")["representative"].fillna("")  # noise has no representative
     for target in targets:
         for model in models:
-            folds = pd.read_csv(cv_dir / model / target / "loco" / "folds.csv")
+            folds = pd.read_csv(paths.cv_cell(model, target, "loco", cv_dir) / "folds.csv")
             for _, fold in folds.iterrows():
                 cluster = int(fold["fold"]) if int(fold["fold"]) in names.index and int(fold["fold"]) >= 0 else -1
                 rows.append({"target": target, "model": model, "cluster": cluster,
@@ -168,7 +168,7 @@ def per_ion_errors(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
     for model in models:
         for target in targets:
             for scheme in schemes:
-                table = pd.read_csv(cv_dir / model / target / scheme / "by_ion.csv")
+                table = pd.read_csv(paths.cv_cell(model, target, scheme, cv_dir) / "by_ion.csv")
                 parts.append(table.assign(model=model, target=target, scheme=scheme))
     return pd.concat(parts, ignore_index=True)[["scheme", "target", "model", "working_ion", "n", "mae"]]
 
@@ -270,7 +270,7 @@ def uncertainty(cv_dir: Path, published: pd.DataFrame, models, targets, schemes,
     published_smae = published[published["metric"] == "smae"].set_index(["model", "target"])
     for scheme in schemes:
         for target in targets:
-            folds = {model: pd.read_csv(cv_dir / model / target / scheme / "folds.csv") for model in models}
+            folds = {model: pd.read_csv(paths.cv_cell(model, target, scheme, cv_dir) / "folds.csv") for model in models}
             cells = {model: inference.standard_errors(table) for model, table in folds.items()}
             for model, cell in cells.items():
                 errors.append({"scheme": scheme, "target": target, "model": model, "smae": cell["smae"],
@@ -381,7 +381,7 @@ def input_size_table(models_dir: Path, models, targets) -> pd.DataFrame:
     for model in models:
         inputs = {}
         for target in targets:
-            path = models_dir / model / target / "run.json"
+            path = paths.trained_model(model, target, models_dir) / "run.json"
             if not path.exists():
                 raise MissingInputError(f"{path} is missing: run `dvc repro train`")
             record = json.loads(path.read_text())
@@ -401,7 +401,7 @@ def repeated_cv_table(repeated_dir: Path, models, targets) -> pd.DataFrame:
     rows = []
     for model in models:
         for target in targets:
-            path = repeated_dir / model / target / "metrics.json"
+            path = paths.repeated_cv_cell(model, target, repeated_dir) / "metrics.json"
             if not path.exists():
                 raise MissingInputError(f"{path} is missing: run `dvc repro repeated_cv`")
             metrics = json.loads(path.read_text())

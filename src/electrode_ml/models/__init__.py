@@ -1,44 +1,66 @@
-"""The four models behind one scikit-learn estimator interface.
+"""The models behind one scikit-learn estimator interface, and their registry.
 
-Every model takes the same `X`: the model-input table (`electrode_ml.inputs.load_model_inputs`), one
-row per electrode with its `composition` and the Magpie (`magpie|...`) and MODNet (`modnet|...`)
-features; each model reads the columns it needs. So cross-validation, bootstrap and training
-code treat all four alike. Classes are imported on demand: the crabnet path must run where
-TensorFlow, modnet and matminer are not installed (a CUDA machine with only torch; the Docker
-image has the whole stack).
+Every model takes an `X` of the same shape: its model-input table (`electrode_ml.inputs`), one row
+per electrode with its `composition`, `working_ion`, `group` and the feature sets the registry
+says it reads, prefixed (`magpie|...`, `modnet|...`); never a target. So cross-validation,
+bootstrap and training code treat all models alike. Classes are imported on demand: the crabnet
+path must run where TensorFlow, modnet and matminer are not installed (a CUDA machine with only
+torch; the Docker image has the whole stack).
 """
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
+from electrode_ml.inputs import FEATURE_SETS
 from electrode_ml.params import ParameterError
 
-# The registry: key -> estimator class (or "module:Class", imported on demand) and display name.
-# The display name is also the model's name in the published table. `register` is the one way
-# in; these two dicts are its views.
-MODEL_CLASSES: dict[str, str | type] = {}
+
+@dataclass(frozen=True)
+class Model:
+    """One registered model.
+
+    `key` names its DVC cells, its params block (`profiles.<profile>.<key>`) and its package
+    (`electrode_ml/models/<key>/`: dvc.yaml depends on that folder by this name). `estimator` is
+    the class, or "module:Class" imported on demand. `display_name` is also the model's name in
+    the published table. `input_sets` are the feature sets it reads (`()`: the composition alone).
+    """
+
+    key: str
+    estimator: str | type
+    display_name: str
+    input_sets: tuple[str, ...]
+
+
+# The registry: `register` is the one way in; DISPLAY_NAMES is its view for tables and figures.
+MODELS: dict[str, Model] = {}
 DISPLAY_NAMES: dict[str, str] = {}
 
 
-def register(key: str, estimator: str | type, display_name: str) -> None:
-    """Add a model: `key` names its DVC cells and params block (`profiles.<profile>.<key>`), and its
-    module is `electrode_ml/models/<key>.py` (dvc.yaml depends on that file by this name)."""
-    if key in MODEL_CLASSES:
+def register(key: str, estimator: str | type, display_name: str, input_sets: tuple[str, ...]) -> None:
+    if key in MODELS:
         raise ParameterError(f"model {key!r} is registered already")
-    MODEL_CLASSES[key] = estimator
+    unknown = sorted(set(input_sets) - set(FEATURE_SETS))
+    if unknown:
+        raise ParameterError(f"model {key!r}: unknown input set(s) {unknown} (known: {', '.join(FEATURE_SETS)})")
+    MODELS[key] = Model(key, estimator, display_name, tuple(input_sets))
     DISPLAY_NAMES[key] = display_name
 
 
-register("control", "electrode_ml.models.control:Control", "Control")
-register("rf_magpie", "electrode_ml.models.rf_magpie:RandomForestMagpie", "RF@Magpie")
-register("modnet", "electrode_ml.models.modnet:MODNetRegressor", "MODNet")
-register("crabnet", "electrode_ml.models.crabnet:CrabNetRegressor", "CrabNet")
+register("control", "electrode_ml.models.control:Control", "Control", input_sets=())
+register("rf_magpie", "electrode_ml.models.rf_magpie:RandomForestMagpie", "RF@Magpie", input_sets=("magpie",))
+register("modnet", "electrode_ml.models.modnet:MODNetRegressor", "MODNet", input_sets=("modnet",))
+register("crabnet", "electrode_ml.models.crabnet:CrabNetRegressor", "CrabNet", input_sets=())
+
+
+def model_entry(name: str) -> Model:
+    if name not in MODELS:
+        raise ParameterError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    return MODELS[name]
 
 
 def model_class(name: str) -> type:
-    if name not in MODEL_CLASSES:
-        raise ParameterError(f"unknown model {name!r} (known: {', '.join(MODEL_CLASSES)})")
-    estimator = MODEL_CLASSES[name]
+    estimator = model_entry(name).estimator
     if isinstance(estimator, type):
         return estimator
     module, attribute = estimator.split(":")

@@ -30,7 +30,7 @@ class BootstrapParams:
     holdout_fold: int = 0
 
 
-def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path,
              folds_csv: Path, out_dir: Path) -> dict:
     params = load_section("bootstrap", BootstrapParams, params_path)
     profile_name, profile = active_profile(params_path)
@@ -39,7 +39,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     if not fractions or not all(0 < f <= 1 for f in fractions) or not isinstance(repeats, int) or repeats < 1:
         raise ParameterError(f"profiles.{profile_name}.bootstrap needs `fractions` in (0, 1] and `repeats` >= 1, "
                              f"got {settings}")
-    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     folds = pd.read_csv(folds_csv).set_index("battery_id")["fold"]
     if params.holdout_fold not in set(folds):
         raise ParameterError(f"bootstrap.holdout_fold {params.holdout_fold} is not a fold of {folds_csv}")
@@ -65,13 +65,11 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cell_parser("bootstrap", __doc__)
-    parser.add_argument("--folds", type=Path, default=paths.fold_file("stratified5"),
-                        help="fold file whose `bootstrap.holdout_fold` is the test set (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/bootstrap/<model>/<target>")
+    parser = cell_parser("bootstrap", __doc__, folds=paths.fold_file("stratified5"),
+                         folds_help="fold file whose `bootstrap.holdout_fold` is the test set")
     args = parser.parse_args(argv)
     out = args.out or paths.bootstrap_cell(args.model, args.target)
-    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.features, args.folds, out)
+    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.inputs, args.folds, out)
     prefix = f"{args.model}.{args.target}.bootstrap"
     print(f"bootstrap {args.model}/{args.target}: SMAE {metrics[prefix + '.smae_smallest_fraction']:.3f} at the "
           f"smallest fraction, {metrics[prefix + '.smae_full']:.3f} at the full pool")

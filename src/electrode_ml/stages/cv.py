@@ -29,11 +29,11 @@ from electrode_ml.validation import (
 SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
 
 
-def run_cell(model_name: str, target: str, scheme: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+def run_cell(model_name: str, target: str, scheme: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path,
              folds_dir: Path, out_dir: Path) -> dict:
     if scheme not in SCHEMES:
         raise ParameterError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
-    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     control = make_model("control")
     folds = pd.read_csv(folds_dir / SCHEMES[scheme]).set_index("battery_id")["fold"]
 
@@ -59,13 +59,11 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cell_parser("cv", __doc__)
+    parser = cell_parser("cv", __doc__, folds=paths.FOLDS, folds_help="fold files")
     parser.add_argument("--scheme", required=True, help=f"validation scheme: {', '.join(SCHEMES)}")
-    parser.add_argument("--folds", type=Path, default=paths.FOLDS, help="fold files (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/cv/<model>/<target>/<scheme>")
     args = parser.parse_args(argv)
     out = args.out or paths.cv_cell(args.model, args.target, args.scheme)
-    metrics = run_cell(args.model, args.target, args.scheme, args.params, args.electrodes, args.features,
+    metrics = run_cell(args.model, args.target, args.scheme, args.params, args.electrodes, args.inputs,
                        args.folds, out)
     prefix = f"{args.model}.{args.target}.{args.scheme}"
     print(f"cv {prefix}: MAE {metrics[prefix + '.mae']:.4g} +- {metrics[prefix + '.mae_2sigma']:.3g}, "

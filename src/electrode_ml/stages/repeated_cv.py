@@ -29,9 +29,9 @@ class RepeatedCVParams:
     models: list[str] = field(default_factory=lambda: ["control", "rf_magpie"])
 
 
-def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path,
              folds_csv: Path, out_dir: Path) -> dict:
-    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     control = make_model("control")
     folds = pd.read_csv(folds_csv)
     start = time.perf_counter()
@@ -57,13 +57,11 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = cell_parser("repeated_cv", __doc__)
-    parser.add_argument("--folds", type=Path, default=paths.fold_file("stratified5_repeated"),
-                        help="repeated fold file (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="default: results/repeated_cv/<model>/<target>")
+    parser = cell_parser("repeated_cv", __doc__, folds=paths.fold_file("stratified5_repeated"),
+                         folds_help="repeated fold file")
     args = parser.parse_args(argv)
     out = args.out or paths.repeated_cv_cell(args.model, args.target)
-    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.features, args.folds, out)
+    metrics = run_cell(args.model, args.target, args.params, args.electrodes, args.inputs, args.folds, out)
     prefix = f"{args.model}.{args.target}.stratified5_repeated"
     print(f"repeated cv {args.model}/{args.target}: SMAE {metrics[prefix + '.smae']:.3f} "
           f"+- {metrics[prefix + '.smae_2sigma_over_draws']:.3f} (2 sigma over {metrics[prefix + '.draws']} draws)")

@@ -9,6 +9,7 @@ running anything.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +31,85 @@ from electrode_ml.params import (
     read_params,
 )
 
-MAP_DESCRIPTIONS = {
-    "working_ion_distribution": ("Working ions of the data set (the paper's Fig. 2)", "cluster", "prepare"),
-    "tsne_clusters": ("t-SNE of the MODNet features, one point per composition, coloured by DBSCAN cluster; stars: "
-                      "each cluster's ElMD mean representative, named in the legend; LiFePO4 ringed (the paper's Fig. 5)",
-                      "cluster", "cluster.perplexity, cluster.eps, cluster.min_samples, cluster.elmd_metric"),
-    "umap_clusters": ("UMAP of the MODNet features with the t-SNE map's DBSCAN clusters and representatives", "cluster",
-                      "cluster.umap_neighbors, cluster.umap_min_dist"),
-    "tsne_working_ion": ("t-SNE map coloured by working ion", "cluster", "cluster.perplexity"),
-    "tsne_targets": ("t-SNE map coloured by each target; colours clipped to the 1-99th percentile (arrows on the "
-                     "colour bars)", "cluster", "cluster.perplexity"),
+MODEL_PARAMS = "profile, profiles.<profile>.<model>, seed"
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """One item of the report's index (paper/README.md): the files paper/<stem>.<format> (a stem
+    with `{scheme}` is one item per validation scheme), what they show, and the stage and
+    parameters that made them. A description may name {scheme_title}, {profile}, {sigma} and
+    {left_out}, known once the report has run."""
+
+    stem: str
+    description: str
+    stage: str
+    params: str
+
+
+# Every item of paper/, declared once and in the index's order: `run` writes each to
+# `artefact_stem(key)`, and the index lists those whose files exist (the maps come from `cluster`).
+ARTEFACTS = {
+    "results": Artefact("tables/results_{scheme}", "Main results table, {scheme_title}", "cv", MODEL_PARAMS),
+    "results_without_outliers": Artefact(
+        "tables/results_{scheme}_without_outliers",
+        "Main results table, {scheme_title}, scored without outliers (beyond mean +- {sigma:g} sigma of the target: "
+        "{left_out}); trained on every row", "cv", f"{MODEL_PARAMS}, report.outlier_sigma"),
+    "loco_per_cluster": Artefact("tables/loco_per_cluster", "MAE and SMAE of each model on each held-out cluster",
+                                 "cv (loco)", MODEL_PARAMS),
+    "per_ion": Artefact("tables/per_ion", "MAE by working ion for each model, target and scheme (RQ3)", "cv",
+                        MODEL_PARAMS),
+    "clusters": Artefact("tables/clusters", "Clusters with their ElMD mean representatives", "cluster", "cluster.*"),
+    "dataset": Artefact("tables/dataset", "Data set summary", "prepare", "prepare.*"),
+    "parity_figure": Artefact(
+        "figures/evaluation/parity_{scheme}",
+        "Out-of-fold predictions against the Materials Project values, model x target, {scheme_title}, profile "
+        "{profile}. Each panel's MAE is the mean over folds, as in the tables; the axes span the 0.5-99.5th "
+        "percentiles, points beyond are counted in the panel", "cv", MODEL_PARAMS),
+    "smae_figure": Artefact("figures/evaluation/smae_{scheme}",
+                            "SMAE per model and target, {scheme_title}: whiskers +-2 sigma over folds, arrowheads "
+                            "where they go beyond the axis", "cv", MODEL_PARAMS),
+    "per_ion_figure": Artefact("figures/evaluation/per_ion_{scheme}", "Error by working ion, {scheme_title}", "cv",
+                               MODEL_PARAMS),
+    "learning_curves_figure": Artefact(
+        "figures/evaluation/learning_curves",
+        "Bootstrap learning curves: MAE on the held-out stratified fold against training-set size; bands +-2 sigma "
+        "over the repeats of the active profile (stated in the legend)", "bootstrap",
+        "bootstrap.holdout_fold, profiles.<profile>.bootstrap"),
+    "loco_per_cluster_figure": Artefact(
+        "figures/evaluation/loco_per_cluster",
+        "SMAE of each model on each held-out cluster (LOCO), colour centred on 1 (the control), clipped at 2 (the "
+        "cells print their values)", "cv (loco)", MODEL_PARAMS),
+    "working_ion_distribution": Artefact("figures/maps/working_ion_distribution",
+                                         "Working ions of the data set (the paper's Fig. 2)", "cluster", "prepare"),
+    "tsne_clusters": Artefact(
+        "figures/maps/tsne_clusters",
+        "t-SNE of the MODNet features, one point per composition, coloured by DBSCAN cluster; stars: each cluster's "
+        "ElMD mean representative, named in the legend; LiFePO4 ringed (the paper's Fig. 5)", "cluster",
+        "cluster.perplexity, cluster.eps, cluster.min_samples, cluster.elmd_metric"),
+    "umap_clusters": Artefact("figures/maps/umap_clusters",
+                              "UMAP of the MODNet features with the t-SNE map's DBSCAN clusters and representatives",
+                              "cluster", "cluster.umap_neighbors, cluster.umap_min_dist"),
+    "tsne_working_ion": Artefact("figures/maps/tsne_working_ion", "t-SNE map coloured by working ion", "cluster",
+                                 "cluster.perplexity"),
+    "tsne_targets": Artefact("figures/maps/tsne_targets",
+                             "t-SNE map coloured by each target; colours clipped to the 1-99th percentile (arrows on "
+                             "the colour bars)", "cluster", "cluster.perplexity"),
+    "timings": Artefact(paths_module.RUN_TIMINGS.relative_to(paths_module.PAPER).with_suffix("").as_posix(),
+                        "Where and how long the run ran: devices, seconds per stage (not a result)", "report", "-"),
+    **{name: Artefact(f"tables/{name}", caption, "report", "report.equivalence_margin")
+       for name, caption in tables.UNCERTAINTY_CAPTIONS.items()},
+    "input_sizes": Artefact("tables/input_sizes",
+                            "What each model reads per electrode: offered, and used by the model fitted on all "
+                            "electrodes", "train", MODEL_PARAMS),
+    "repeated_cv": Artefact("tables/repeated_cv",
+                            "SMAE of the cheap models over repeated draws of the stratified folds", "repeated_cv",
+                            "folds.repeats, repeated_cv.models"),
+    "comparison_published": Artefact("tables/comparison_published",
+                                     "Every published cell beside ours, with difference and combined-2-sigma check",
+                                     "report", MODEL_PARAMS),
 }
+FORMATS = (".md", ".tex", ".csv", ".png", ".pdf")  # in the order the index links them
 
 
 @dataclass
@@ -50,26 +119,34 @@ class Paths:
     featurize_timings: Path = paths_module.FEATURES / paths_module.TIMINGS
     clusters: Path = paths_module.CLUSTER_TABLE
     cluster_timings: Path = paths_module.CLUSTERS / paths_module.TIMINGS
-    cv: Path = paths_module.RESULTS / "cv"
-    bootstrap: Path = paths_module.RESULTS / "bootstrap"
-    repeated_cv: Path = paths_module.RESULTS / "repeated_cv"
-    models: Path = paths_module.RESULTS / "models"
+    cv: Path = paths_module.CV
+    bootstrap: Path = paths_module.BOOTSTRAP
+    repeated_cv: Path = paths_module.REPEATED_CV
+    models: Path = paths_module.TRAINED_MODELS
     published: Path = paths_module.PUBLISHED_TABLE
     paper: Path = paths_module.PAPER
     timings: Path = paths_module.REPORT_TIMINGS
 
 
-class Index:
-    """What the report wrote, for paper/README.md."""
+def artefact_stem(paper: Path, key: str, scheme: str | None = None) -> Path:
+    """Where item `key` of ARTEFACTS is written, without its format suffix."""
+    return paper / ARTEFACTS[key].stem.format(scheme=scheme)
 
-    def __init__(self, paper: Path):
-        self.paper = paper
-        self.entries: list[tuple[str, str, str, str, str]] = []  # stem, description, stage, params, files
 
-    def add(self, written: list[Path], description: str, stage: str, params: str) -> None:
-        files = ", ".join(f"[{path.suffix[1:]}]({path.relative_to(self.paper).as_posix()})" for path in written)
-        stem = written[0].relative_to(self.paper).with_suffix("").as_posix()
-        self.entries.append((stem, description, f"`{stage}`", params, files))
+def index_rows(paper: Path, schemes, **context) -> list[tuple[str, str, str, str, str]]:
+    """(item, description, stage, parameters, linked files) of every item of ARTEFACTS found under `paper`."""
+    rows = []
+    for key, artefact in ARTEFACTS.items():
+        for scheme in schemes if "{scheme}" in artefact.stem else [None]:
+            stem = artefact_stem(paper, key, scheme)
+            files = [stem.with_name(stem.name + suffix) for suffix in FORMATS]
+            files = [path for path in files if path.exists()]
+            if not files:
+                continue
+            description = artefact.description.format(scheme_title=tables.SCHEME_TITLES.get(scheme), **context)
+            links = ", ".join(f"[{path.suffix[1:]}]({path.relative_to(paper).as_posix()})" for path in files)
+            rows.append((stem.relative_to(paper).as_posix(), description, f"`{artefact.stage}`", artefact.params, links))
+    return rows
 
 
 @parameters
@@ -95,102 +172,68 @@ def run(params_path: Path, paths: Paths) -> dict:
     prepare_summary = json.loads(paths.prepare_summary.read_text())
     clusters = pd.read_csv(paths.clusters)
     cv_metrics = tables.load_cv_metrics(paths.cv, models, targets, schemes)
-    table_dir, figure_dir = paths.paper / "tables", paths.paper / "figures" / "evaluation"
-    index = Index(paths.paper)
-    model_params = "profile, profiles.<profile>.<model>, seed"
+    stem = functools.partial(artefact_stem, paths.paper)
 
     for scheme in schemes:
-        written = tables.write_table_formats(
-            tables.results_table(cv_metrics, scheme), table_dir / f"results_{scheme}",
+        tables.write_table_formats(
+            tables.results_table(cv_metrics, scheme), stem("results", scheme),
             f"Composition-only models, {tables.SCHEME_TITLES[scheme]}: mean (2 sigma over folds), profile {profile}")
-        index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
     sigma = settings.outlier_sigma
     predictions = tables.load_predictions(paths.cv, models, targets, schemes)
     without_outliers, left_out = tables.metrics_without_outliers(predictions, electrodes, sigma)
     left_out_text = ", ".join(f"{count} for {tables.TARGET_TITLES[target]}" for target, count in left_out.items())
     for scheme in schemes:
-        written = tables.write_table_formats(
-            tables.results_table(without_outliers, scheme), table_dir / f"results_{scheme}_without_outliers",
+        tables.write_table_formats(
+            tables.results_table(without_outliers, scheme), stem("results_without_outliers", scheme),
             f"As the main table, {tables.SCHEME_TITLES[scheme]}, scored without the held-out electrodes whose "
             f"target lies beyond mean +- {sigma:g} sigma ({left_out_text}); profile {profile}")
-        index.add(written, f"Main results table, {tables.SCHEME_TITLES[scheme]}, scored without outliers (beyond "
-                           f"mean +- {sigma:g} sigma of the target: {left_out_text}); trained on every row",
-                  "cv", f"{model_params}, report.outlier_sigma")
 
     per_cluster = tables.per_cluster_errors(paths.cv, clusters, models, targets) if "loco" in schemes else None
     if per_cluster is not None:
-        written = tables.write_table_formats(per_cluster.round(4), table_dir / "loco_per_cluster",
-                                             f"LOCO error per held-out cluster, profile {profile}")
-        index.add(written, "MAE and SMAE of each model on each held-out cluster", "cv (loco)", model_params)
+        tables.write_table_formats(per_cluster.round(4), stem("loco_per_cluster"),
+                                   f"LOCO error per held-out cluster, profile {profile}")
     per_ion = tables.per_ion_errors(paths.cv, models, targets, schemes)
-    written = tables.write_table_formats(tables.per_ion_pivot(per_ion), table_dir / "per_ion",
-                                         f"MAE by working ion (columns), out-of-fold, profile {profile}")
-    index.add(written, "MAE by working ion for each model, target and scheme (RQ3)", "cv", model_params)
-    cluster_table = clusters.round(3)
-    written = tables.write_table_formats(cluster_table, table_dir / "clusters",
-                                         "DBSCAN clusters of the t-SNE map: size, ions, ElMD mean representative, targets")
-    index.add(written, "Clusters with their ElMD mean representatives", "cluster", "cluster.*")
-    written = tables.write_table_formats(tables.dataset_summary(electrodes, prepare_summary), table_dir / "dataset",
-                                         "The data set after `prepare`")
-    index.add(written, "Data set summary", "prepare", "prepare.*")
+    tables.write_table_formats(tables.per_ion_pivot(per_ion), stem("per_ion"),
+                               f"MAE by working ion (columns), out-of-fold, profile {profile}")
+    tables.write_table_formats(clusters.round(3), stem("clusters"),
+                               "DBSCAN clusters of the t-SNE map: size, ions, ElMD mean representative, targets")
+    tables.write_table_formats(tables.dataset_summary(electrodes, prepare_summary), stem("dataset"),
+                               "The data set after `prepare`")
 
     for scheme in schemes:
         of_scheme = {(model, target): predictions[model, target, scheme] for model in models for target in targets}
-        written = figures.parity_grid(of_scheme, models, targets, titles, figure_dir / f"parity_{scheme}")
-        index.add(written, f"Out-of-fold predictions against the Materials Project values, model x target, "
-                           f"{tables.SCHEME_TITLES[scheme]}, profile {profile}. Each panel's MAE is the mean over "
-                           "folds, as in the tables; the axes span the 0.5-99.5th percentiles, points beyond are "
-                           "counted in the panel", "cv", model_params)
-        written = figures.smae_bars(cv_metrics, scheme, titles, figure_dir / f"smae_{scheme}")
-        index.add(written, f"SMAE per model and target, {tables.SCHEME_TITLES[scheme]}: whiskers +-2 sigma over "
-                           "folds, arrowheads where they go beyond the axis", "cv", model_params)
-        written = figures.ion_errors(per_ion, scheme, models, targets, titles, figure_dir / f"per_ion_{scheme}")
-        index.add(written, f"Error by working ion, {tables.SCHEME_TITLES[scheme]}", "cv", model_params)
-    summaries = {(model, target): pd.read_csv(paths.bootstrap / model / target / "summary.csv")
+        figures.parity_grid(of_scheme, models, targets, titles, stem("parity_figure", scheme))
+        figures.smae_bars(cv_metrics, scheme, titles, stem("smae_figure", scheme))
+        figures.ion_errors(per_ion, scheme, models, targets, titles, stem("per_ion_figure", scheme))
+    summaries = {(model, target): pd.read_csv(paths_module.bootstrap_cell(model, target, paths.bootstrap) / "summary.csv")
                  for model in models for target in targets}
-    written = figures.learning_curves(summaries, models, targets, titles, figure_dir / "learning_curves")
-    index.add(written, "Bootstrap learning curves: MAE on the held-out stratified fold against training-set size; "
-                       "bands +-2 sigma over the repeats of the active profile (stated in the legend)", "bootstrap",
-              "bootstrap.holdout_fold, profiles.<profile>.bootstrap")
+    figures.learning_curves(summaries, models, targets, titles, stem("learning_curves_figure"))
     if per_cluster is not None:
-        written = figures.cluster_heatmap(per_cluster, models, targets, titles, figure_dir / "loco_per_cluster")
-        index.add(written, "SMAE of each model on each held-out cluster (LOCO), colour centred on 1 (the control), "
-                           "clipped at 2 (the cells print their values)", "cv (loco)", model_params)
-    for stem, (description, stage, params) in MAP_DESCRIPTIONS.items():
-        maps = [paths.paper / "figures" / "maps" / f"{stem}{suffix}" for suffix in (".png", ".pdf")]
-        if all(path.exists() for path in maps):
-            index.add(maps, description, stage, params)
+        figures.cluster_heatmap(per_cluster, models, targets, titles, stem("loco_per_cluster_figure"))
 
     timings = collect_timings(paths, models, targets, schemes)
     write_json(timings, paths.timings)
-    write_markdown(paths.paper / "timings.md", timings_markdown(timings, profile))
-    index.add([paths.paper / "timings.md"], "Where and how long the run ran: devices, seconds per stage (not a result)",
-              "report", "-")
+    write_markdown(stem("timings").with_suffix(".md"), timings_markdown(timings, profile))
     published = tables.load_published(paths.published)
     comparison = tables.comparison(published, cv_metrics, schemes)
     uncertainty = tables.uncertainty(paths.cv, published, models, targets, schemes, settings.equivalence_margin)
     for name, table in uncertainty.items():
-        written = tables.write_table_formats(table, table_dir / name, tables.UNCERTAINTY_CAPTIONS[name])
-        index.add(written, tables.UNCERTAINTY_CAPTIONS[name], "report", "report.equivalence_margin")
-    sizes = tables.input_size_table(paths.models, models, targets)
-    caption = "What each model reads per electrode: offered, and used by the model fitted on all electrodes"
-    index.add(tables.write_table_formats(sizes, table_dir / "input_sizes", caption), caption, "train", model_params)
+        tables.write_table_formats(table, stem(name), tables.UNCERTAINTY_CAPTIONS[name])
+    tables.write_table_formats(tables.input_size_table(paths.models, models, targets), stem("input_sizes"),
+                               ARTEFACTS["input_sizes"].description)
     repeated = tables.repeated_cv_table(paths.repeated_cv, repeated_models, targets)
-    written = tables.write_table_formats(repeated, table_dir / "repeated_cv",
-                                         "SMAE over repeated draws of the stratified folds (fold-choice noise)")
-    index.add(written, "SMAE of the cheap models over repeated draws of the stratified folds", "repeated_cv",
-              "folds.repeats, repeated_cv.models")
-    write_markdown(paths.paper / "REPRODUCTION.md",
+    tables.write_table_formats(repeated, stem("repeated_cv"),
+                               "SMAE over repeated draws of the stratified folds (fold-choice noise)")
+    write_markdown(paths.paper / paths_module.REPRODUCTION.relative_to(paths_module.PAPER),
                    reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
                                          len(electrodes))
                    + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
-    tables.write_table_formats(comparison.round(4), table_dir / "comparison_published",
+    tables.write_table_formats(comparison.round(4), stem("comparison_published"),
                                f"Published values beside ours, profile {profile}")
-    index.add([table_dir / f"comparison_published{suffix}" for suffix in (".md", ".tex", ".csv")],
-              "Every published cell beside ours, with difference and combined-2-sigma check", "report",
-              model_params)
-    write_markdown(paths.paper / "README.md", index_markdown(index, profile))
+    write_markdown(paths.paper / paths_module.PAPER_INDEX.relative_to(paths_module.PAPER),
+                   index_markdown(index_rows(paths.paper, schemes, profile=profile, sigma=sigma, left_out=left_out_text),
+                                  profile))
     return {"cells": len(comparison), "profile": profile}
 
 
@@ -204,9 +247,9 @@ def collect_timings(paths: Paths, models, targets, schemes) -> dict:
     for model in models:
         for target in targets:
             for scheme in schemes:
-                cells.setdefault(("cv", model), []).append(paths.cv / model / target / scheme)
-            cells.setdefault(("bootstrap", model), []).append(paths.bootstrap / model / target)
-            cells.setdefault(("train", model), []).append(paths.models / model / target)
+                cells.setdefault(("cv", model), []).append(paths_module.cv_cell(model, target, scheme, paths.cv))
+            cells.setdefault(("bootstrap", model), []).append(paths_module.bootstrap_cell(model, target, paths.bootstrap))
+            cells.setdefault(("train", model), []).append(paths_module.trained_model(model, target, paths.models))
     for (stage, model), folders in cells.items():
         records = [json.loads((folder / paths_module.TIMINGS).read_text()) for folder in folders]
         runs = [json.loads((folder / "run.json").read_text()) for folder in folders]
@@ -314,14 +357,14 @@ def timings_markdown(timings: dict, profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def index_markdown(index: Index, profile: str) -> str:
+def index_markdown(rows: list[tuple[str, str, str, str, str]], profile: str) -> str:
     lines = ["# paper/: every figure and table of the reproduction", "",
              "Rebuilt by `make reproduce` (the whole pipeline) or `make paper` (this report only, from cached",
              f"results). Profile of the committed run: **{profile}**. The comparison with the published table is",
              "in [REPRODUCTION.md](REPRODUCTION.md).", "",
              "| Item | What it shows | Stage | Parameters | Files |", "|---|---|---|---|---|"]
     lines += [f"| {stem} | {description} | {stage} | {params} | {files} |"
-              for stem, description, stage, params, files in index.entries]
+              for stem, description, stage, params, files in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -15,9 +15,9 @@ from electrode_ml.files import atomic_path
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 
 
-def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, features_dir: Path,
+def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path,
              out_dir: Path) -> float:
-    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, features_dir)
+    model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
@@ -30,8 +30,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
 def main(argv: list[str] | None = None) -> None:
     parser = cell_parser("train", __doc__)
-    parser.add_argument("--out", type=Path, default=None, help="default: results/models/<model>/<target>")
     args = parser.parse_args(argv)
     out = args.out or paths.trained_model(args.model, args.target)
-    seconds = run_cell(args.model, args.target, args.params, args.electrodes, args.features, out)
+    seconds = run_cell(args.model, args.target, args.params, args.electrodes, args.inputs, out)
     print(f"train {args.model}/{args.target}: fitted on all electrodes in {seconds:.1f} s -> {out}")

@@ -6,10 +6,8 @@ from sklearn.utils.validation import check_is_fitted
 
 class Control(DummyRegressor):
     """The paper's control baseline: scikit-learn's `DummyRegressor`, predicting the mean target of
-    the training data (its default strategy). A subclass only to say which input sets it reads:
-    none. It has no randomness, so `make_model` gives it no seed."""
-
-    input_sets = ()  # feature sets it reads from the model-input table
+    the training data (its default strategy). A subclass only to say what it reads (nothing, see
+    `fitted_inputs`). It has no randomness, so `make_model` gives it no seed."""
 
     def fitted_inputs(self) -> dict:
         """What the fitted model reads per electrode (the report's input-size table)."""

@@ -104,8 +104,6 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
     `matmul_precision` ("highest" or "high": TF32 on CUDA) applies to the batched trainer only.
     """
 
-    input_sets = ()  # feature sets it reads from the model-input table
-
     def __init__(self, epochs: int | None = None, epochs_step: int = 10, batch_size: int | None = None,
                  d_model: int = 512, N: int = 3,
                  heads: int = 4, dim_feedforward: int = 2048, out_hidden=(1024, 512, 256, 128), lr: float = 1e-3,

@@ -60,8 +60,6 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
     features, layers 64-32-16-16, 200 epochs, batch 128, learning rate 1e-3, `loss=None`: mean
     squared error); params.yaml sets `n_feat` and `loss` (README, "Models")."""
 
-    input_sets = ("modnet",)  # feature sets it reads from the model-input table
-
     def __init__(self, n_feat: int = 64, num_neurons=((64,), (32,), (16,), (16,)), epochs: int = 200,
                  batch_size: int = 128, lr: float = 0.001, loss: str | None = None, cross_nmi: str = "precomputed",
                  n_jobs: int = 1, random_state: int = 1):

@@ -16,8 +16,6 @@ class RandomForestMagpie(RegressorMixin, BaseEstimator):
     NaN features (elements without Magpie data) are handled by the forest itself (sklearn >= 1.4).
     """
 
-    input_sets = ("magpie",)  # feature sets it reads from the model-input table
-
     def __init__(self, n_estimators: int = 100, n_jobs: int = 1, random_state: int = 0):
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs

@@ -1,0 +1,50 @@
+"""dvc.yaml spells the paths that electrode_ml.paths declares: every output and data dependency of
+a stage is one of them, or a file in one of its cell folders, so moving a path in one place and
+not the other fails here."""
+from pathlib import Path
+
+import yaml
+
+from electrode_ml import paths
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+STAGES = yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["stages"]
+ITEM = {name: f"${{item.{name}}}" for name in ("model", "target", "scheme")}
+
+
+def declared() -> tuple[set[str], set[str]]:
+    """(paths declared as such, folders whose files a stage names), with dvc.yaml's placeholders."""
+    constants = {str(value) for value in vars(paths).values() if isinstance(value, Path)}
+    constants |= {str(paths.feature_table(name)) for name in ("magpie", "modnet")}
+    constants |= {str(paths.fold_file(name)) for name in ("stratified5", "stratified5_repeated", "loco", ITEM["scheme"])}
+    constants |= {str(paths.model_inputs(ITEM["model"]))}
+    folders = {str(paths.cv_cell(ITEM["model"], ITEM["target"], ITEM["scheme"])),
+               str(paths.bootstrap_cell(ITEM["model"], ITEM["target"])),
+               str(paths.trained_model(ITEM["model"], ITEM["target"])),
+               str(paths.repeated_cv_cell(ITEM["model"], ITEM["target"])),
+               str(paths.FEATURES), str(paths.CLUSTERS)}
+    return constants, folders
+
+
+def stage_paths(stage: dict) -> list[str]:
+    entries = [*stage.get("outs", []), *stage.get("metrics", []), *stage.get("deps", [])]
+    names = [entry if isinstance(entry, str) else next(iter(entry)) for entry in entries]
+    return [name for name in names if name.startswith(("results/", "paper/"))]
+
+
+def test_every_output_and_data_dependency_is_a_declared_path():
+    constants, folders = declared()
+    unknown = sorted({name for stage in STAGES.values() for name in stage_paths(stage)
+                      if name not in constants and str(Path(name).parent) not in folders})
+    assert not unknown, f"dvc.yaml names paths that electrode_ml.paths does not declare: {unknown}"
+
+
+def test_a_cell_folder_is_the_one_its_stage_command_writes():
+    assert str(paths.cv_cell("crabnet", "voltage", "loco")) == "results/cv/crabnet/voltage/loco"
+    cells = {"cv": paths.cv_cell(ITEM["model"], ITEM["target"], ITEM["scheme"]),
+             "bootstrap": paths.bootstrap_cell(ITEM["model"], ITEM["target"]),
+             "train": paths.trained_model(ITEM["model"], ITEM["target"]),
+             "repeated_cv": paths.repeated_cv_cell(ITEM["model"], ITEM["target"])}
+    for stage, folder in cells.items():
+        outs = [entry if isinstance(entry, str) else next(iter(entry)) for entry in STAGES[stage]["outs"]]
+        assert {str(Path(out).parent) for out in outs} == {str(folder)}, stage
