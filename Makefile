@@ -55,7 +55,7 @@ plots: install
 	electrode-ml plots-template --out $(PLOTS_TEMPLATE)
 	dvc plots show --html-template $(PLOTS_TEMPLATE)
 
-# Only what `electrode-ml predict` needs: prepare, featurize and the train cells (README "Screening").
+# Only what `electrode-ml predict` needs: prepare, featurize, inputs and the train cells (README "Screening").
 models: install data
 	dvc repro train
 

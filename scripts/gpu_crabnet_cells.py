@@ -24,8 +24,6 @@ import platform
 import time
 from pathlib import Path
 
-TARGETS = ("grav_capacity", "vol_capacity", "voltage")
-SCHEMES = ("stratified5", "loco")
 PARITY_FOLD = {"n_splits": 5, "shuffle": True, "random_state": 0}  # crabnet's own fit was measured on fold 0
 
 
@@ -38,17 +36,18 @@ def parity(params: Path) -> dict:
     from electrode_ml import paths
     from electrode_ml.data import TARGET_KEYS
     from electrode_ml.models import make_model
-    from electrode_ml.params import model_hyperparameters
+    from electrode_ml.params import model_hyperparameters, pipeline_matrix
 
+    _, targets, _ = pipeline_matrix(params)
     table = pd.read_csv(paths.ELECTRODES)
     train, test = next(StratifiedKFold(**PARITY_FOLD).split(table, table["working_ion"]))
     model = make_model("crabnet", **model_hyperparameters("crabnet", params))
     # One table per target stacked, so the three targets' models form one group of the trainer.
-    stacked = pd.concat([table.assign(target=table[TARGET_KEYS[t]]) for t in TARGETS], ignore_index=True)
+    stacked = pd.concat([table.assign(target=table[TARGET_KEYS[t]]) for t in targets], ignore_index=True)
     fitted = model.fit_many(stacked[["composition"]], stacked["target"],
-                            [train + block * len(table) for block in range(len(TARGETS))])
+                            [train + block * len(table) for block in range(len(targets))])
     result = {}
-    for target, target_model in zip(TARGETS, fitted):
+    for target, target_model in zip(targets, fitted):
         y = table[TARGET_KEYS[target]].to_numpy()
         mae = float(np.abs(target_model.predict(table.iloc[test][["composition"]]) - y[test]).mean())
         baseline = float(np.abs(y[train].mean() - y[test]).mean())
@@ -57,12 +56,25 @@ def parity(params: Path) -> dict:
 
 
 def cells(params: Path) -> list[tuple[str, list[str]]]:
+    """(DVC stage name, `electrode-ml` arguments) of every CrabNet cell of params.yaml's matrix, parity first."""
+    from electrode_ml.params import pipeline_matrix
+
+    _, targets, schemes = pipeline_matrix(params)
     common = ["--model", "crabnet", "--params", str(params)]
     listed = [("parity", [])]
-    listed += [(f"cv@crabnet-{t}-{s}", ["cv", *common, "--target", t, "--scheme", s]) for t in TARGETS for s in SCHEMES]
-    listed += [(f"bootstrap@crabnet-{t}", ["bootstrap", *common, "--target", t]) for t in TARGETS]
-    listed += [(f"train@crabnet-{t}", ["train", *common, "--target", t]) for t in TARGETS]
+    listed += [(f"cv@crabnet-{t}-{s}", ["cv", *common, "--target", t, "--scheme", s]) for t in targets for s in schemes]
+    listed += [(f"bootstrap@crabnet-{t}", ["bootstrap", *common, "--target", t]) for t in targets]
+    listed += [(f"train@crabnet-{t}", ["train", *common, "--target", t]) for t in targets]
     return listed
+
+
+def expected_seconds(name: str, finished: dict[str, float]) -> float:
+    """How long cell `name` may take, from the cells finished so far: the longest of its kind (cv,
+    bootstrap, train); a kind not seen yet (a bootstrap cell has six times a cv cell's fits) is
+    guessed at twice the longest cell of any kind."""
+    kind = name.split("@")[0]
+    return max((seconds for done, seconds in finished.items() if done.split("@")[0] == kind),
+               default=2 * max(finished.values(), default=0.0))
 
 
 def main() -> None:
@@ -86,11 +98,7 @@ def main() -> None:
     for name, argv in cells(args.params):
         if name in record["cells"] or (wanted and name not in wanted):
             continue
-        kind = name.split("@")[0]
-        # A kind not seen yet (a bootstrap cell has six times a cv cell's fits) is guessed at twice the longest cell.
-        longest = max((seconds for done, seconds in record["cells"].items() if done.split("@")[0] == kind),
-                      default=2 * max(record["cells"].values(), default=0.0))
-        if time.perf_counter() - began + longest > args.deadline:
+        if time.perf_counter() - began + expected_seconds(name, record["cells"]) > args.deadline:
             print(f"== stopping before {name}: it might not finish in the {args.deadline:.0f} s given; rerun to resume",
                   flush=True)
             break
