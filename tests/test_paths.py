@@ -48,3 +48,11 @@ def test_a_cell_folder_is_the_one_its_stage_command_writes():
     for stage, folder in cells.items():
         outs = [entry if isinstance(entry, str) else next(iter(entry)) for entry in STAGES[stage]["outs"]]
         assert {str(Path(out).parent) for out in outs} == {str(folder)}, stage
+
+
+def test_the_learning_curve_plot_reads_the_reports_table_whatever_the_matrix():
+    """`make plots` draws every model in one chart per target from one long table that the report
+    writes, so a new model or target needs no line in dvc.yaml's `plots:` (DVC's has no loop)."""
+    plots = [name for entry in yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["plots"] for name in entry]
+    assert plots == [str(paths.LEARNING_CURVES)]
+    assert str(paths.LEARNING_CURVES) in STAGES["report"]["outs"]

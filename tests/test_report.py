@@ -35,7 +35,8 @@ def synthetic(tmp_path):
         featurize_timings=tmp_path / "features/timings.json", clusters=tmp_path / "clusters/clusters.csv",
         cluster_timings=tmp_path / "clusters/timings.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap",
         repeated_cv=tmp_path / "repeated_cv", models=tmp_path / "models",
-        published=report_stage.Paths().published.resolve(), paper=tmp_path / "paper", timings=tmp_path / "timings.json")
+        published=report_stage.Paths().published.resolve(), paper=tmp_path / "paper", timings=tmp_path / "timings.json",
+        learning_curves=tmp_path / "learning_curves.csv")
     paths.electrodes.parent.mkdir(parents=True)
     electrodes.to_csv(paths.electrodes, index=False)
     _write_json(paths.prepare_summary, {"rows_dropped": 0})
@@ -133,6 +134,9 @@ def test_report_writes_every_listed_file(synthetic):
     assert list(sizes.iloc[3, -len(TARGETS):]) == [30 - position for position in range(len(TARGETS))]  # per target
     timings = json.loads(paths.timings.read_text())
     assert timings["cv.crabnet.fits"] == 30 and timings["train.crabnet.fits"] == 3
+    curves = pd.read_csv(paths.learning_curves)  # what `make plots` draws: every model, every target
+    assert len(curves.groupby(["model", "target"])) == 4 * len(TARGETS)
+    assert set(curves["model"]) == {"Control", "RF@Magpie", "MODNet", "CrabNet"}
 
 
 def test_every_file_in_paper_is_in_the_index(synthetic):

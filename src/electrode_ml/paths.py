@@ -38,6 +38,7 @@ RUN_TIMINGS = PAPER / "timings.md"  # the report's page of REPORT_TIMINGS
 EVALUATION_FIGURES = PAPER / "figures" / "evaluation"
 TABLES = PAPER / "tables"
 REPORT_TIMINGS = RESULTS / TIMINGS
+LEARNING_CURVES = RESULTS / "learning_curves.csv"  # every bootstrap curve in one table, for `dvc plots`
 
 
 def feature_table(representation: str) -> Path:

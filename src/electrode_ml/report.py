@@ -217,6 +217,14 @@ def _symbols(text: str, symbols: dict[str, str]) -> str:
     return text
 
 
+def learning_curve_table(summaries: dict[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """Every bootstrap learning curve in one long table, target and model by their display names:
+    what dvc.yaml's plot draws, one chart per target and one line per model, whatever the matrix."""
+    table = pd.concat([summary.assign(target=TARGET_TITLES[target], model=DISPLAY_NAMES[model])
+                       for (model, target), summary in summaries.items()], ignore_index=True)
+    return table[["target", "model", *(column for column in table.columns if column not in ("target", "model"))]]
+
+
 def write_table_formats(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
     """Markdown, LaTeX (booktabs, via pandas' Styler) and CSV of one table.
 

@@ -19,7 +19,7 @@ import pandas as pd
 from electrode_ml import figures
 from electrode_ml import paths as paths_module
 from electrode_ml import report as tables
-from electrode_ml.files import atomic_path, write_json
+from electrode_ml.files import atomic_path, write_json, write_table
 from electrode_ml.models import DISPLAY_NAMES
 from electrode_ml.params import (
     DEFAULT_PARAMS,
@@ -126,6 +126,7 @@ class Paths:
     published: Path = paths_module.PUBLISHED_TABLE
     paper: Path = paths_module.PAPER
     timings: Path = paths_module.REPORT_TIMINGS
+    learning_curves: Path = paths_module.LEARNING_CURVES
 
 
 def artefact_stem(paper: Path, key: str, scheme: str | None = None) -> Path:
@@ -208,6 +209,7 @@ def run(params_path: Path, paths: Paths) -> dict:
     summaries = {(model, target): pd.read_csv(paths_module.bootstrap_cell(model, target, paths.bootstrap) / "summary.csv")
                  for model in models for target in targets}
     figures.learning_curves(summaries, models, targets, titles, stem("learning_curves_figure"))
+    write_table(tables.learning_curve_table(summaries), paths.learning_curves)
     if per_cluster is not None:
         figures.cluster_heatmap(per_cluster, models, targets, titles, stem("loco_per_cluster_figure"))
 
