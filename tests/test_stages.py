@@ -4,12 +4,14 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from sklearn.base import BaseEstimator, RegressorMixin
 
+import electrode_ml
 from electrode_ml.data import PREPARED_COLUMNS
 
 
@@ -234,3 +236,34 @@ def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(ma
     assert len(pd.read_csv(out / "predictions.csv")) == len(pd.read_csv(workspace / "results/prepared/electrodes.csv"))
     with pytest.raises(ValueError, match="registered already"):
         models.register("ridge_magpie", RidgeMagpie, "Ridge@Magpie", input_sets=("magpie",))
+
+
+def test_a_new_target_needs_one_registry_line_and_its_key_in_params(workspace, tmp_path_factory):
+    """README "Adding a model or a target": a copy of the package whose TARGET_REGISTRY gains one
+    line (gravimetric energy, a column of the Battery Explorer data) runs prepare, inputs, folds
+    and a cv cell for it, with the key added to `targets:` and nothing else changed."""
+    source = tmp_path_factory.mktemp("package")
+    shutil.copytree(Path(electrode_ml.__file__).parent, source / "electrode_ml")
+    data_module = source / "electrode_ml" / "data.py"
+    registry = data_module.read_text()
+    start = registry.index("TARGET_REGISTRY = {")
+    end = registry.index(")}", start)
+    data_module.write_text(registry[:end] + (
+        '    Target("grav_energy", "energy_grav_Wh_kg", "Gravimetric Energy", "Grav. energy (Wh/kg)", "Wh/kg",\n'
+        '           "gravimetric_energy", 1, False, (-20000.0, 20000.0)),\n') + registry[end:])
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["featurize"]["representations"] = ["magpie"]
+    params.update({"folds": {"n_splits": 5, "seed": 42}, "seed": 42, "profile": "quick", "models": ["rf_magpie"],
+                   "targets": ["voltage", "grav_energy"], "schemes": ["stratified5"],
+                   "profiles": {"quick": {"rf_magpie": {"n_estimators": 30}}}})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    environment = {**os.environ, "PYTHONPATH": str(source), "PYTHONWARNINGS": "ignore"}
+    for command in (["prepare"], ["featurize"], ["inputs"], ["folds"],
+                    ["cv", "--model", "rf_magpie", "--target", "grav_energy", "--scheme", "stratified5"]):
+        result = subprocess.run([sys.executable, "-m", "electrode_ml.cli", *command], cwd=workspace,
+                                capture_output=True, text=True, env=environment)
+        assert result.returncode == 0, result.stderr
+    assert "energy_grav_Wh_kg" in pd.read_csv(workspace / "results/prepared/electrodes.csv").columns
+    assert "energy_grav_Wh_kg" not in pd.read_csv(workspace / "results/inputs/rf_magpie/electrodes.csv").columns
+    metrics = json.loads((workspace / "results/cv/rf_magpie/grav_energy/stratified5/metrics.json").read_text())
+    assert 0 < metrics["rf_magpie.grav_energy.stratified5.smae"] < 1.5

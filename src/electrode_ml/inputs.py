@@ -38,9 +38,7 @@ def model_input_tables(electrodes_csv: str | Path, features_dir: str | Path,
     feature tables: the electrodes without their targets, and each feature set in their order."""
     electrodes = read_electrodes(electrodes_csv)
     tables = {ELECTRODES_FILE: electrodes.drop(columns=list(TARGETS))}
-    for name in input_sets:
-        if name not in FEATURE_SETS:
-            raise ElectrodeMLError(f"unknown feature set {name!r} (known: {FEATURE_SETS})")
+    for name in input_sets:  # each one of FEATURE_SETS: the model registry refuses any other
         path = Path(features_dir) / feature_file(name)
         if not path.exists():
             raise MissingInputError(f"{path} does not exist: run `dvc repro featurize` (with {name!r} in "
@@ -55,11 +53,12 @@ def model_input_tables(electrodes_csv: str | Path, features_dir: str | Path,
 
 def joined(tables: dict[str, pd.DataFrame], input_sets: tuple[str, ...]) -> pd.DataFrame:
     """A model's `X` from the tables of its input folder: the electrodes, then each feature set, prefixed."""
-    return pd.concat([tables[ELECTRODES_FILE], *(tables[feature_file(name)].add_prefix(f"{name}|") for name in input_sets)],
-                     axis=1)
+    features = [tables[feature_file(name)].add_prefix(f"{name}|") for name in input_sets]
+    return pd.concat([tables[ELECTRODES_FILE], *features], axis=1)
 
 
-def build_model_inputs(electrodes_csv: str | Path, features_dir: str | Path, input_sets: tuple[str, ...]) -> pd.DataFrame:
+def build_model_inputs(electrodes_csv: str | Path, features_dir: str | Path,
+                       input_sets: tuple[str, ...]) -> pd.DataFrame:
     """A model's `X`, straight from the prepared table and the feature tables (for `bench`)."""
     return joined(model_input_tables(electrodes_csv, features_dir, input_sets), input_sets)
 

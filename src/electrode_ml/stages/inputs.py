@@ -23,7 +23,7 @@ def run(models: list[str], electrodes_csv: Path, features_dir: Path, out_dir: Pa
             for name, table in tables.items():
                 write_table(table, out_dir / model / name, index=True)
     for model, tables in folders.items():
-        sets = [name for name in tables if name != ELECTRODES_FILE]
+        sets = model_entry(model).input_sets
         print(f"inputs: {model}: {len(tables[ELECTRODES_FILE])} electrodes, features: {', '.join(sets) or 'none'}")
 
 
