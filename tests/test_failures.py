@@ -200,9 +200,8 @@ def test_check_params_names_a_misspelt_model_before_dvc_runs(tmp_path):
 # --- byte stability --------------------------------------------------------------------------
 
 def test_forest_predictions_are_bit_identical_with_several_jobs(model_inputs_sample):
-    from electrode_ml.models import make_model
-
     from electrode_ml.data import TARGETS
+    from electrode_ml.models import make_model
 
     X, y = model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample["voltage_avg_V"]
     predictions = [make_model("rf_magpie", n_estimators=60, n_jobs=2).fit(X, y).predict(X) for _ in range(3)]

@@ -3,6 +3,7 @@ cells are DVC's CrabNet cells by name (so `dvc commit` records what it wrote), a
 rule starts no cell that might not finish."""
 import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -16,7 +17,8 @@ def _runner():
 
 
 def test_the_cells_are_dvcs_crabnet_cells():
-    listed = subprocess.run(["dvc", "stage", "list", "--name-only"], cwd=REPOSITORY, capture_output=True, text=True,
+    dvc = str(Path(sys.executable).parent / "dvc")
+    listed = subprocess.run([dvc, "stage", "list", "--name-only"], cwd=REPOSITORY, capture_output=True, text=True,
                             check=True).stdout.split()
     crabnet = {name for name in listed if "@crabnet-" in name and not name.startswith("repeated_cv@")}
     cells = _runner().cells(REPOSITORY / "params.yaml")

@@ -32,6 +32,16 @@ class Model:
     input_sets: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class FittedInputs:
+    """What a fitted model reads per electrode (`fitted_inputs()`; the report's input-size table)."""
+
+    input: str  # in words: "Magpie element-property statistics"
+    offered: int  # how many it was given
+    used: int  # how many the fitted model uses (split on, selected)
+    unit: str  # "features", "elements"
+
+
 # The registry: `register` is the one way in; DISPLAY_NAMES is its view for tables and figures.
 MODELS: dict[str, Model] = {}
 DISPLAY_NAMES: dict[str, str] = {}

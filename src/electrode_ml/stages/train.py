@@ -5,6 +5,7 @@ Output: results/models/<model>/<target>/model.joblib and run.json.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import joblib
@@ -24,7 +25,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)
     write_records(out_dir, model, params_path, seconds, fits=1, target=TARGET_KEYS[target], rows=len(X),
-                  inputs=model.fitted_inputs())
+                  inputs=asdict(model.fitted_inputs()))
     return seconds
 
 

@@ -18,6 +18,7 @@ from crabnet.utils.optim import SWA
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from electrode_ml.models import FittedInputs
 from electrode_ml.params import ParameterError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -209,14 +210,14 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
             raise ParameterError(f"CrabNetRegressor.trainer must be one of {TRAINERS}, got {self.trainer!r}")
         return self.trainer
 
-    def fitted_inputs(self) -> dict:
+    def fitted_inputs(self) -> FittedInputs:
         """What the fitted model reads per electrode (the report's input-size table): a sequence of
         elements (each a 200-wide mat2vec vector and its fraction), as long as the training formula
         with the most elements."""
         check_is_fitted(self, ("network_", "model_"), all_or_any=any)
         n_elements = self.network_.n_elements if hasattr(self, "network_") else self.model_.n_elements
-        return {"input": "element sequence: mat2vec (200 per element) and fraction", "offered": int(n_elements),
-                "used": int(n_elements), "unit": "elements"}
+        return FittedInputs("element sequence: mat2vec (200 per element) and fraction", offered=int(n_elements),
+                            used=int(n_elements), unit="elements")
 
     def __getstate__(self):
         """crabnet's fitted `CrabNet` is saved as its network's weights (`FittedCrabNet`): a pickled

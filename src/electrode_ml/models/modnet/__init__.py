@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from electrode_ml.models import FittedInputs
 from electrode_ml.params import ParameterError
 
 MODNET_PREFIX = "modnet|"
@@ -129,12 +130,12 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         self.model_.fit(data, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, loss=self.loss, verbose=0)
         return self
 
-    def fitted_inputs(self) -> dict:
+    def fitted_inputs(self) -> FittedInputs:
         """What the fitted model reads per electrode (the report's input-size table): the MODNet
         features usable here (non-constant, known to the cross NMI) and the ones NMI selection kept."""
         check_is_fitted(self, "model_")
-        return {"input": "MODNet composition features, NMI-selected", "offered": len(self.input_columns_),
-                "used": len(self.selected_features_), "unit": "features"}
+        return FittedInputs("MODNet composition features, NMI-selected", offered=len(self.input_columns_),
+                            used=len(self.selected_features_), unit="features")
 
     def __getstate__(self):
         """The Keras network inside the fitted `MODNetModel` is saved as its JSON architecture and

@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from electrode_ml.models import FittedInputs
 from electrode_ml.params import ParameterError
 
 MAGPIE_PREFIX = "magpie|"
@@ -30,12 +31,12 @@ class RandomForestMagpie(RegressorMixin, BaseEstimator):
         self.forest_.fit(X[self.features_].to_numpy(dtype=float), np.asarray(y, dtype=float))
         return self
 
-    def fitted_inputs(self) -> dict:
+    def fitted_inputs(self) -> FittedInputs:
         """What the fitted model reads per electrode (the report's input-size table): the Magpie
         features offered, and those that at least one tree splits on."""
         check_is_fitted(self, "forest_")
-        return {"input": "Magpie element-property statistics", "offered": len(self.features_),
-                "used": int((self.forest_.feature_importances_ > 0).sum()), "unit": "features"}
+        return FittedInputs("Magpie element-property statistics", offered=len(self.features_),
+                            used=int((self.forest_.feature_importances_ > 0).sum()), unit="features")
 
     def predict(self, X):
         # One job: with several, scikit-learn adds the trees' predictions in whatever order the
