@@ -47,7 +47,7 @@ verify: install
 compare: install
 	electrode-ml compare
 
-# DVC's plots (learning curves, every model in one chart per target) as dvc_plots/index.html, with
+# DVC's plots (learning curves: a panel per target, a line per model) as dvc_plots/index.html, with
 # the chart library inside the page: it opens without the internet (plain `dvc plots show` loads it
 # from a CDN). README "Experiments".
 PLOTS_TEMPLATE := .dvc/tmp/offline_plots_template.html
