@@ -1,6 +1,6 @@
 import pytest
 
-from electrode_ml.params import ParameterError, load_section
+from electrode_ml.params import ParameterError, active_profile, load_section, model_hyperparameters, pipeline_matrix
 from electrode_ml.stages.cluster import ClusterParams
 from electrode_ml.stages.featurize import FeaturizeParams
 from electrode_ml.stages.folds import FoldsParams
@@ -50,3 +50,30 @@ def test_wrong_type_is_named(tmp_path, text, message):
 def test_missing_block_is_named(tmp_path):
     with pytest.raises(ParameterError, match="no `featurize:` block"):
         load_section("featurize", FeaturizeParams, _write(tmp_path, "prepare: {}\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("profile: fast\nprofiles:\n  quick: {}\n", "profile 'fast' is not one of the `profiles:` blocks \\['quick'\\]"),
+        ("profiles:\n  quick: {}\n", "profile None is not one of the `profiles:` blocks"),
+        ("profile: quick\nprofiles:\n  quick:\n    control: {}\n", "profiles.quick has no `rf_magpie:` block"),
+    ],
+)
+def test_a_missing_profile_or_model_block_is_named(tmp_path, text, message):
+    with pytest.raises(ParameterError, match=message):
+        model_hyperparameters("rf_magpie", _write(tmp_path, text))
+
+
+def test_the_active_profile_gives_each_model_the_global_seed(tmp_path):
+    path = _write(tmp_path, "profile: quick\nseed: 7\nprofiles:\n  quick:\n    rf_magpie:\n      n_estimators: 5\n")
+    assert active_profile(path)[0] == "quick"
+    assert model_hyperparameters("rf_magpie", path) == {"n_estimators": 5, "random_state": 7}
+
+
+@pytest.mark.parametrize("text", ["models: []\ntargets: [voltage]\nschemes: [loco]\n",
+                                  "models: control\ntargets: [voltage]\nschemes: [loco]\n",
+                                  "targets: [voltage]\nschemes: [loco]\n"])
+def test_the_matrix_must_list_models_targets_and_schemes(tmp_path, text):
+    with pytest.raises(ParameterError, match="`models` must be a non-empty list"):
+        pipeline_matrix(_write(tmp_path, text))
