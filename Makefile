@@ -80,7 +80,7 @@ docker-reproduce:
 
 # Speed checks live here, never in unit tests: results/bench.json, benchmarks/, paper/PERFORMANCE.md.
 bench: install data
-	dvc repro cluster
+	dvc repro cluster inputs
 	electrode-ml bench
 
 lint: install

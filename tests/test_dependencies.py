@@ -83,15 +83,11 @@ CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage
 def test_a_cell_reads_its_own_models_inputs_and_no_feature_table(name):
     """A featurizer change reruns `inputs`; a cell reruns only when its own model's folder changed
     (CrabNet and the control read no features), so no cell may depend on a feature table itself."""
-    deps = [dep if isinstance(dep, str) else next(iter(dep)) for dep in STAGES[name]["deps"]]
-    data = [dep for dep in deps if dep.startswith("results/")]
-    assert "results/inputs/${item.model}" in data
-    assert not [dep for dep in data if dep.startswith("results/features")], data
-    assert not [dep for dep in data if dep.startswith("results/inputs") and "${item.model}" not in dep], data
-
-
-def test_the_inputs_stage_writes_the_folder_the_cells_read():
     from electrode_ml import paths
 
-    assert STAGES["inputs"]["outs"] == [str(paths.MODEL_INPUTS)]
-    assert str(paths.model_inputs("${item.model}")) == "results/inputs/${item.model}"
+    assert STAGES["inputs"]["outs"] == [str(paths.MODEL_INPUTS)]  # the stage that writes every folder
+    deps = [dep if isinstance(dep, str) else next(iter(dep)) for dep in STAGES[name]["deps"]]
+    data = [dep for dep in deps if dep.startswith("results/")]
+    assert str(paths.model_inputs("${item.model}")) in data
+    assert not [dep for dep in data if dep.startswith(str(paths.FEATURES))], data
+    assert not [dep for dep in data if dep.startswith(str(paths.MODEL_INPUTS)) and "${item.model}" not in dep], data

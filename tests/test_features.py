@@ -108,3 +108,12 @@ def test_feature_labels_name_every_column():
     assert len(MagpieFeatures().feature_labels()) == 132
     labels = ModnetFeatures().feature_labels()
     assert len(labels) == 285 and "AtomicPackingEfficiency|mean simul. packing efficiency" in labels
+
+
+def test_the_model_inputs_name_the_featurizers_representations():
+    """electrode_ml.inputs names the feature sets without importing the featurizers (the crabnet path
+    and every cell's dependencies stay clear of them): the two lists must agree."""
+    from electrode_ml.features import REPRESENTATIONS
+    from electrode_ml.inputs import FEATURE_SETS
+
+    assert FEATURE_SETS == tuple(REPRESENTATIONS)

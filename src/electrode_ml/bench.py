@@ -19,14 +19,12 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.provenance import device_description, library_versions
 
 ELECTRODES = paths.ELECTRODES
-FEATURES = paths.FEATURES
 RECORDS = Path("benchmarks")
-FIT_TARGET = TARGET_KEYS["grav_capacity"]  # the target every timed fit learns
+FIT_TARGET = "grav_capacity"  # the target every timed fit learns
 
 
 def _training_fold(electrodes: pd.DataFrame) -> pd.DataFrame:
@@ -93,15 +91,14 @@ def bench_cluster_stability() -> dict:
 
 
 def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
-    from electrode_ml.inputs import build_model_inputs, load_targets
-    from electrode_ml.models import make_model, model_entry
+    from electrode_ml.models import make_model
+    from electrode_ml.stages.cell import model_data
 
     model = make_model(model_name, **hyperparameters)
-    X = build_model_inputs(ELECTRODES, FEATURES, model_entry(model_name).input_sets)
-    targets = load_targets(ELECTRODES, X.index)
+    X, y = model_data(model_name, FIT_TARGET)
     X = _training_fold(X)
     start = time.perf_counter()
-    fitted = model.fit(X, targets.loc[X.index, FIT_TARGET])
+    fitted = model.fit(X, y.loc[X.index])
     seconds = time.perf_counter() - start
     record = {f"fit.{label}.seconds": round(seconds, 2), f"fit.{label}.rows": len(X)}
     if model_name == "crabnet":
@@ -118,17 +115,16 @@ def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
 
     from crabnet.crabnet_ import CrabNet
 
-    from electrode_ml.inputs import build_model_inputs, load_targets
-    from electrode_ml.models import make_model, model_entry
+    from electrode_ml.models import make_model
+    from electrode_ml.stages.cell import model_data
 
     model = make_model("crabnet", trainer="batched", epochs=epochs, epochs_step=max(1, epochs // 2),
                        matmul_precision=matmul_precision)
-    X = build_model_inputs(ELECTRODES, FEATURES, model_entry("crabnet").input_sets)
-    targets = load_targets(ELECTRODES, X.index)
+    X, y = model_data("crabnet", FIT_TARGET)
     fold = np.random.default_rng(0).permutation(len(X)) % 5
     train_sets = [np.flatnonzero(fold != k) for k in range(5)]
     start = time.perf_counter()
-    fitted = model.fit_many(X, targets[FIT_TARGET], train_sets)
+    fitted = model.fit_many(X, y, train_sets)
     seconds = time.perf_counter() - start
     fit_rows = max(len(rows) - math.ceil(model.val_size * len(rows)) for rows in train_sets)
     steps = fitted[0].epochs_run_ * math.ceil(fit_rows / CrabNet._default_batch_size(None, None, fit_rows))

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from electrode_ml import paths
 from electrode_ml.data import TARGETS
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
+from electrode_ml.files import write_table
 
-FEATURE_SETS = ("magpie", "modnet")
-ELECTRODES_FILE = "electrodes.csv"
-
-
-def feature_file(feature_set: str) -> str:
-    return f"{feature_set}.parquet"
+FEATURE_SETS = ("magpie", "modnet")  # featurize's REPRESENTATIONS, named without importing them (tests/test_features.py)
+ELECTRODES_FILE = "electrodes.csv"  # in a model's input folder
 
 
 def read_electrodes(electrodes_csv: str | Path) -> pd.DataFrame:
@@ -32,46 +30,40 @@ def read_electrodes(electrodes_csv: str | Path) -> pd.DataFrame:
     return pd.read_csv(electrodes_csv).set_index("battery_id")
 
 
-def model_input_tables(electrodes_csv: str | Path, features_dir: str | Path,
-                       input_sets: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """File name -> table of one model's input folder, built from the prepared table and the
-    feature tables: the electrodes without their targets, and each feature set in their order."""
+def model_input_tables(electrodes_csv: str | Path, features_dir: Path,
+                       input_sets: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """One model's input folder, built from the prepared table and the feature tables: the
+    electrodes without their targets, and each feature set it reads, in the electrodes' order."""
     electrodes = read_electrodes(electrodes_csv)
-    tables = {ELECTRODES_FILE: electrodes.drop(columns=list(TARGETS))}
+    features = {}
     for name in input_sets:  # each one of FEATURE_SETS: the model registry refuses any other
-        path = Path(features_dir) / feature_file(name)
+        path = paths.feature_table(name, features_dir)
         if not path.exists():
             raise MissingInputError(f"{path} does not exist: run `dvc repro featurize` (with {name!r} in "
                                     f"featurize.representations)")
-        features = pd.read_parquet(path)
-        missing = electrodes.index.difference(features.index)
+        table = pd.read_parquet(path)
+        missing = electrodes.index.difference(table.index)
         if len(missing):
             raise ElectrodeMLError(f"{path} lacks {len(missing)} electrode(s), e.g. {list(missing[:3])}: rerun featurize")
-        tables[feature_file(name)] = features.loc[electrodes.index]
-    return tables
+        features[name] = table.loc[electrodes.index]
+    return electrodes.drop(columns=list(TARGETS)), features
 
 
-def joined(tables: dict[str, pd.DataFrame], input_sets: tuple[str, ...]) -> pd.DataFrame:
-    """A model's `X` from the tables of its input folder: the electrodes, then each feature set, prefixed."""
-    features = [tables[feature_file(name)].add_prefix(f"{name}|") for name in input_sets]
-    return pd.concat([tables[ELECTRODES_FILE], *features], axis=1)
+def write_model_inputs(electrodes: pd.DataFrame, features: dict[str, pd.DataFrame], model_dir: Path) -> None:
+    write_table(electrodes, model_dir / ELECTRODES_FILE, index=True)
+    for name, table in features.items():
+        write_table(table, paths.feature_table(name, model_dir), index=True)
 
 
-def build_model_inputs(electrodes_csv: str | Path, features_dir: str | Path,
-                       input_sets: tuple[str, ...]) -> pd.DataFrame:
-    """A model's `X`, straight from the prepared table and the feature tables (for `bench`)."""
-    return joined(model_input_tables(electrodes_csv, features_dir, input_sets), input_sets)
-
-
-def load_model_inputs(model_dir: str | Path, input_sets: tuple[str, ...]) -> pd.DataFrame:
-    """A model's `X`, indexed by battery_id, from its folder under results/inputs/."""
-    model_dir = Path(model_dir)
-    for name in (ELECTRODES_FILE, *map(feature_file, input_sets)):
-        if not (model_dir / name).exists():
-            raise MissingInputError(f"{model_dir / name} does not exist: run `dvc repro inputs`")
-    tables = {ELECTRODES_FILE: pd.read_csv(model_dir / ELECTRODES_FILE).set_index("battery_id")}
-    tables.update({feature_file(name): pd.read_parquet(model_dir / feature_file(name)) for name in input_sets})
-    return joined(tables, input_sets)
+def load_model_inputs(model_dir: Path, input_sets: tuple[str, ...]) -> pd.DataFrame:
+    """A model's `X`, indexed by battery_id, from its input folder: the electrodes, then each
+    feature set it reads, prefixed."""
+    files = [model_dir / ELECTRODES_FILE, *(paths.feature_table(name, model_dir) for name in input_sets)]
+    for path in files:
+        if not path.exists():
+            raise MissingInputError(f"{path} does not exist: run `dvc repro inputs`")
+    features = [pd.read_parquet(path).add_prefix(f"{name}|") for name, path in zip(input_sets, files[1:])]
+    return pd.concat([pd.read_csv(files[0]).set_index("battery_id"), *features], axis=1)
 
 
 def load_targets(electrodes_csv: str | Path, index: pd.Index) -> pd.DataFrame:

@@ -41,12 +41,13 @@ REPORT_TIMINGS = RESULTS / TIMINGS
 LEARNING_CURVES = RESULTS / "learning_curves.csv"  # every bootstrap curve in one table, for `dvc plots`
 
 
-def feature_table(representation: str) -> Path:
-    return FEATURES / f"{representation}.parquet"
+def feature_table(representation: str, root: Path = FEATURES) -> Path:
+    """A feature table, in the featurize stage's folder or (`root`) a model's input folder."""
+    return root / f"{representation}.parquet"
 
 
-def model_inputs(model: str) -> Path:
-    return MODEL_INPUTS / model
+def model_inputs(model: str, root: Path = MODEL_INPUTS) -> Path:
+    return root / model
 
 
 def fold_file(scheme: str) -> Path:

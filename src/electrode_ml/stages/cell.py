@@ -32,15 +32,20 @@ def cell_parser(stage: str, description: str, folds: Path | None = None, folds_h
     return parser
 
 
-def cell_data(model_name: str, target: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path):
-    """The cell's model (unfitted, with the active profile's hyperparameters), its input `X` (from
-    its folder under `inputs_dir`: no target) and the target `y` (from the prepared table). An
-    unknown model or target is refused by name."""
+def model_data(model_name: str, target: str, electrodes_csv: Path = paths.ELECTRODES,
+               inputs_dir: Path = paths.MODEL_INPUTS):
+    """A model's input `X` (from its folder under `inputs_dir`: no target) and the target `y` (from
+    the prepared table). An unknown model or target is refused by name."""
     if target not in TARGET_KEYS:
         raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+    X = load_model_inputs(paths.model_inputs(model_name, inputs_dir), model_entry(model_name).input_sets)
+    return X, load_targets(electrodes_csv, X.index)[TARGET_KEYS[target]]
+
+
+def cell_data(model_name: str, target: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path):
+    """The cell's model (unfitted, with the active profile's hyperparameters), its `X` and its `y`."""
     model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X = load_model_inputs(inputs_dir / model_name, model_entry(model_name).input_sets)
-    return model, X, load_targets(electrodes_csv, X.index)[TARGET_KEYS[target]]
+    return model, *model_data(model_name, target, electrodes_csv, inputs_dir)
 
 
 def write_records(out_dir: Path, model, params_path: Path, seconds: float, fits: int, **extra) -> None:

@@ -9,8 +9,8 @@ import argparse
 from pathlib import Path
 
 from electrode_ml import paths
-from electrode_ml.files import interrupts_deferred, write_table
-from electrode_ml.inputs import ELECTRODES_FILE, model_input_tables
+from electrode_ml.files import interrupts_deferred
+from electrode_ml.inputs import model_input_tables, write_model_inputs
 from electrode_ml.models import model_entry
 from electrode_ml.params import DEFAULT_PARAMS, pipeline_matrix
 
@@ -19,12 +19,10 @@ def run(models: list[str], electrodes_csv: Path, features_dir: Path, out_dir: Pa
     folders = {model: model_input_tables(electrodes_csv, features_dir, model_entry(model).input_sets)
                for model in models}
     with interrupts_deferred():
-        for model, tables in folders.items():
-            for name, table in tables.items():
-                write_table(table, out_dir / model / name, index=True)
-    for model, tables in folders.items():
-        sets = model_entry(model).input_sets
-        print(f"inputs: {model}: {len(tables[ELECTRODES_FILE])} electrodes, features: {', '.join(sets) or 'none'}")
+        for model, (electrodes, features) in folders.items():
+            write_model_inputs(electrodes, features, paths.model_inputs(model, out_dir))
+    for model, (electrodes, features) in folders.items():
+        print(f"inputs: {model}: {len(electrodes)} electrodes, features: {', '.join(features) or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -128,6 +128,10 @@ class Paths:
     timings: Path = paths_module.REPORT_TIMINGS
     learning_curves: Path = paths_module.LEARNING_CURVES
 
+    def in_paper(self, declared: Path) -> Path:
+        """Where a file that `paths` declares under paper/ lies under this report's `paper`."""
+        return self.paper / declared.relative_to(paths_module.PAPER)
+
 
 def artefact_stem(paper: Path, key: str, scheme: str | None = None) -> Path:
     """Where item `key` of ARTEFACTS is written, without its format suffix."""
@@ -215,7 +219,7 @@ def run(params_path: Path, paths: Paths) -> dict:
 
     timings = collect_timings(paths, models, targets, schemes)
     write_json(timings, paths.timings)
-    write_markdown(stem("timings").with_suffix(".md"), timings_markdown(timings, profile))
+    write_markdown(paths.in_paper(paths_module.RUN_TIMINGS), timings_markdown(timings, profile))
     published = tables.load_published(paths.published)
     comparison = tables.comparison(published, cv_metrics, schemes)
     uncertainty = tables.uncertainty(paths.cv, published, models, targets, schemes, settings.equivalence_margin)
@@ -226,14 +230,14 @@ def run(params_path: Path, paths: Paths) -> dict:
     repeated = tables.repeated_cv_table(paths.repeated_cv, repeated_models, targets)
     tables.write_table_formats(repeated, stem("repeated_cv"),
                                "SMAE over repeated draws of the stratified folds (fold-choice noise)")
-    write_markdown(paths.paper / paths_module.REPRODUCTION.relative_to(paths_module.PAPER),
+    write_markdown(paths.in_paper(paths_module.REPRODUCTION),
                    reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
                                          len(electrodes))
                    + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),
                                f"Published values beside ours, profile {profile}")
-    write_markdown(paths.paper / paths_module.PAPER_INDEX.relative_to(paths_module.PAPER),
+    write_markdown(paths.in_paper(paths_module.PAPER_INDEX),
                    index_markdown(index_rows(paths.paper, schemes, profile=profile, sigma=sigma, left_out=left_out_text),
                                   profile))
     return {"cells": len(comparison), "profile": profile}
