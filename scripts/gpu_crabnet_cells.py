@@ -34,8 +34,8 @@ def parity(params: Path) -> dict:
     from sklearn.model_selection import StratifiedKFold
 
     from electrode_ml import paths
-    from electrode_ml.data import TARGET_KEYS
-    from electrode_ml.models import make_model
+    from electrode_ml.data.targets import TARGET_KEYS
+    from electrode_ml.models.registry import make_model
     from electrode_ml.params import model_hyperparameters, pipeline_matrix
 
     _, targets, _ = pipeline_matrix(params)

@@ -16,7 +16,7 @@ REAL_DATA = REPOSITORY / "data" / "mp_batteries.csv"
 @pytest.fixture(scope="session")
 def real_raw() -> pd.DataFrame:
     """The DVC-tracked data set, as text (`make test` runs `dvc pull` first)."""
-    from electrode_ml.data import load_raw
+    from electrode_ml.data.electrodes import load_raw
 
     if not REAL_DATA.exists():
         pytest.fail(f"{REAL_DATA} is missing: run `make data` (dvc pull)")
@@ -35,8 +35,8 @@ def raw_sample(real_raw) -> pd.DataFrame:
 def model_inputs_sample(real_raw):
     """300 real electrodes: the model-input table (composition, prefixed features) and the targets
     beside it, which tests take out of `X` as the pipeline does."""
-    from electrode_ml.data import prepare_electrodes
-    from electrode_ml.features import MagpieFeatures, ModnetFeatures, featurize_unique
+    from electrode_ml.data.electrodes import prepare_electrodes
+    from electrode_ml.features.representations import MagpieFeatures, ModnetFeatures, featurize_unique
 
     electrodes = prepare_electrodes(real_raw.sample(300, random_state=1)).electrodes
     table = electrodes.set_index("battery_id")

@@ -1,6 +1,6 @@
 import json
 
-from electrode_ml.bench import compare, render_performance
+from electrode_ml.commands.bench import compare, render_performance
 
 
 def _record(device, timings, skipped=()):

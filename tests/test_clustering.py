@@ -3,15 +3,9 @@ import pandas as pd
 import pytest
 from ElMD import ElMD
 
-from electrode_ml.clustering import (
-    NOISE,
-    dbscan_labels,
-    elmd_distances,
-    embed_tsne,
-    mean_representative,
-    scale_features,
-)
-from electrode_ml.stages.cluster import loco_folds
+from electrode_ml.clustering.clusters import elmd_distances, mean_representative
+from electrode_ml.clustering.clusters import loco_folds
+from electrode_ml.clustering.embedding import NOISE, dbscan_labels, embed_tsne, scale_features
 
 
 def test_medoid_of_pure_elements_is_the_middle_one_on_the_pettifor_scale():
@@ -71,8 +65,8 @@ def test_last_bit_noise_in_the_features_leaves_the_clusters_unchanged(raw_sample
     """Issue 'reproducible clusters': features perturbed by up to 1e-9 of their value (what another
     BLAS or CPU does to the last digits) give the same scaled input, map and DBSCAN labels. The
     full-data version of this check is in `make bench` (cluster_stability)."""
-    from electrode_ml.data import prepare_electrodes
-    from electrode_ml.features import ModnetFeatures
+    from electrode_ml.data.electrodes import prepare_electrodes
+    from electrode_ml.features.representations import ModnetFeatures
 
     formulas = sorted(prepare_electrodes(raw_sample).electrodes["composition"].unique())
     features = ModnetFeatures().featurize(formulas, progress=False)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from electrode_ml.models import make_model
-from electrode_ml.validation import cross_validate, mae
+from electrode_ml.evaluation.validation import cross_validate, mae
+from electrode_ml.models.registry import make_model
 
 TARGET = "capacity_grav_mAh_g"
 # Small enough for a few seconds per model on 2 cores. crabnet's head is (1024, 512, 256, 128)
@@ -18,7 +18,7 @@ TINY = {"epochs": 4, "epochs_step": 2, "d_model": 32, "N": 1, "dim_feedforward":
 @pytest.fixture(scope="module")
 def electrodes(real_raw) -> pd.DataFrame:
     """240 real electrodes: composition, targets, composition group (no features: CrabNet reads the formula)."""
-    from electrode_ml.data import prepare_electrodes
+    from electrode_ml.data.electrodes import prepare_electrodes
 
     return prepare_electrodes(real_raw.sample(240, random_state=3)).electrodes.set_index("battery_id")
 

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from electrode_ml.data import (
+from electrode_ml.data.electrodes import (
     PREPARED_COLUMNS,
     RAW_COLUMNS,
     DataValidationError,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from electrode_ml.cli import COMMANDS
-from electrode_ml.models import MODELS
+from electrode_ml.models.registry import MODELS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "src"

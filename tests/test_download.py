@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from electrode_ml.data import RAW_COLUMNS, load_raw, prepare_electrodes
-from electrode_ml.download import FIELDS, documents_to_table
+from electrode_ml.commands.download import FIELDS, documents_to_table
+from electrode_ml.data.electrodes import RAW_COLUMNS, load_raw, prepare_electrodes
 
 
 class Element(enum.Enum):  # mp-api returns working_ion as an emmet Element enum

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from pymatgen.core import Composition
 
-from electrode_ml.data import DataValidationError, load_raw, prepare_electrodes
-from electrode_ml.features import MagpieFeatures, ModnetFeatures
+from electrode_ml.data.electrodes import DataValidationError, load_raw, prepare_electrodes
+from electrode_ml.features.representations import MagpieFeatures, ModnetFeatures
 from electrode_ml.features.representations import FeaturizationError, StrictFeaturize, interrupts_between_formulas
 from electrode_ml.params import ParameterError, read_params
 
@@ -185,7 +185,7 @@ def test_misspelt_top_level_key_is_refused(tmp_path):
 
 
 def test_check_params_names_a_misspelt_model_before_dvc_runs(tmp_path):
-    from electrode_ml.check_params import check
+    from electrode_ml.commands.check_params import check
 
     params = yaml.safe_load(open("params.yaml"))
     assert check("params.yaml") == []
@@ -200,8 +200,8 @@ def test_check_params_names_a_misspelt_model_before_dvc_runs(tmp_path):
 # --- byte stability --------------------------------------------------------------------------
 
 def test_forest_predictions_are_bit_identical_with_several_jobs(model_inputs_sample):
-    from electrode_ml.data import TARGETS
-    from electrode_ml.models import make_model
+    from electrode_ml.data.targets import TARGETS
+    from electrode_ml.models.registry import make_model
 
     X, y = model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample["voltage_avg_V"]
     predictions = [make_model("rf_magpie", n_estimators=60, n_jobs=2).fit(X, y).predict(X) for _ in range(3)]

@@ -6,8 +6,8 @@ import pytest
 from matminer.featurizers.composition import AtomicPackingEfficiency, ElementProperty
 from pymatgen.core import Composition
 
-from electrode_ml.features import MagpieFeatures, ModnetFeatures, featurize_unique
 from electrode_ml.features.packing import FastAtomicPackingEfficiency
+from electrode_ml.features.representations import MagpieFeatures, ModnetFeatures, featurize_unique
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +111,9 @@ def test_feature_labels_name_every_column():
 
 
 def test_the_model_inputs_name_the_featurizers_representations():
-    """electrode_ml.inputs names the feature sets without importing the featurizers (the crabnet path
+    """electrode_ml.models.input_tables names the feature sets without importing the featurizers (the crabnet path
     and every cell's dependencies stay clear of them): the two lists must agree."""
-    from electrode_ml.features import REPRESENTATIONS
-    from electrode_ml.inputs import FEATURE_SETS
+    from electrode_ml.features.representations import REPRESENTATIONS
+    from electrode_ml.models.input_tables import FEATURE_SETS
 
     assert FEATURE_SETS == tuple(REPRESENTATIONS)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from electrode_ml import figures, maps, plotting
-from electrode_ml.data import TARGET_KEYS
-from electrode_ml.models import DISPLAY_NAMES
+from electrode_ml.reporting import figures, maps, plotting
+from electrode_ml.data.targets import TARGET_KEYS
+from electrode_ml.models.registry import DISPLAY_NAMES
 
 MODELS = ["control", "rf_magpie", "modnet", "crabnet"]
 TARGETS = list(TARGET_KEYS)

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from electrode_ml.data import TARGETS
-from electrode_ml.models import MODELS, make_model
-from electrode_ml.validation import mae
+from electrode_ml.data.targets import TARGETS
+from electrode_ml.evaluation.validation import mae
+from electrode_ml.models.registry import MODELS, make_model
 
 # Small settings so the suite stays fast, yet enough to learn something from 240 rows.
 SMALL = {
@@ -22,7 +22,7 @@ TARGET = "capacity_grav_mAh_g"
 
 
 def _without_targets(table):
-    """The model input as the pipeline gives it (electrode_ml.inputs): no target column."""
+    """The model input as the pipeline gives it (electrode_ml.models.input_tables): no target column."""
     return table.drop(columns=list(TARGETS))
 
 
@@ -78,7 +78,7 @@ def test_unknown_model_and_hyperparameter_are_named():
 
 
 def test_a_model_reading_an_unknown_feature_set_is_refused_at_registration(monkeypatch):
-    from electrode_ml import models
+    from electrode_ml.models import registry as models
 
     monkeypatch.setattr(models, "MODELS", dict(models.MODELS))
     with pytest.raises(ValueError, match=r"model 'soap_krr': unknown input set\(s\) \['soap'\]"):
@@ -102,7 +102,7 @@ def test_crabnet_refuses_cuda_without_a_gpu(model_inputs_sample):
 
 FIT_AND_SAVE = """
 import sys, joblib, pandas as pd
-from electrode_ml.models import make_model
+from electrode_ml.models.registry import make_model
 train, y = pd.read_pickle(sys.argv[1])
 joblib.dump(make_model(sys.argv[2], **eval(sys.argv[3])).fit(train, y), sys.argv[4])
 """

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from electrode_ml.report import load_predictions, metrics_without_outliers, within_combined_two_sigma
+from electrode_ml.reporting.tables import load_predictions, metrics_without_outliers, within_combined_two_sigma
 from electrode_ml.stages import report as report_stage
 
 MODELS = ["control", "rf_magpie", "modnet", "crabnet"]

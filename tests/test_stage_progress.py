@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from electrode_ml.stage_progress import progress_lines
+from electrode_ml.commands.stage_progress import progress_lines
 
 DVC_OUTPUT = [
     "Stage 'prepare' didn't change, skipping\nRunning st",  # a line cut between two reads

@@ -3,10 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_error, r2_score
 
-from electrode_ml.data import prepare_electrodes
-from electrode_ml.models import make_model
-from electrode_ml.stages.folds import stratified_group_folds
-from electrode_ml.validation import (
+from electrode_ml.data.electrodes import prepare_electrodes
+from electrode_ml.evaluation.validation import (
     bootstrap_curve,
     cross_validate,
     mae,
@@ -16,6 +14,8 @@ from electrode_ml.validation import (
     summarize_curve,
     two_sigma,
 )
+from electrode_ml.models.registry import make_model
+from electrode_ml.stages.folds import stratified_group_folds
 
 
 def test_metrics_agree_with_scikit_learn():

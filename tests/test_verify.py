@@ -1,7 +1,7 @@
 """`electrode-ml verify`: what counts as a difference from the committed results, and what does not."""
 import textwrap
 
-from electrode_ml.verify import compare_hashes, compare_metrics, output_hashes
+from electrode_ml.commands.verify import compare_hashes, compare_metrics, output_hashes
 
 LOCK = textwrap.dedent("""\
     schema: '2.0'
@@ -39,7 +39,7 @@ def test_metric_differences_are_named_with_their_size():
 
 
 def test_compare_puts_experiments_in_columns_and_shows_only_changed_params():
-    from electrode_ml.compare import changed_params, experiment_rows, results_table
+    from electrode_ml.commands.compare import changed_params, experiment_rows, results_table
 
     def record(eps, smae):
         return {"data": {"params": {"params.yaml": {"data": {"cluster": {"eps": eps, "min_samples": 10}}}},
@@ -60,7 +60,7 @@ def test_compare_puts_experiments_in_columns_and_shows_only_changed_params():
 
 
 def test_the_report_timing_page_is_a_timing_record_too():
-    from electrode_ml.verify import is_timing_record
+    from electrode_ml.commands.verify import is_timing_record
 
     assert is_timing_record("paper/timings.md") and is_timing_record("results/cv/a/b/c/timings.json")
     assert not is_timing_record("paper/REPRODUCTION.md")
@@ -70,7 +70,7 @@ def test_a_changed_metrics_file_is_compared_value_by_value_from_the_cache(tmp_pa
     import hashlib
     import json
 
-    from electrode_ml.verify import compare_metrics_file
+    from electrode_ml.commands.verify import compare_metrics_file
 
     committed_text = json.dumps({"m.smae": 0.5, "m.r2": 0.7})
     md5 = hashlib.md5(committed_text.encode()).hexdigest()

@@ -23,14 +23,14 @@ COMMANDS = {
     "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
-    "predict": ("electrode_ml.predict", "predict the three properties of new compositions"),
-    "stage-progress": ("electrode_ml.stage_progress", "DVC's output with 'stage k of n' lines (make reproduce pipes through it)"),
-    "check-params": ("electrode_ml.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
-    "compare": ("electrode_ml.compare", "changed params and SMAE per cell, one column per DVC experiment"),
-    "verify": ("electrode_ml.verify", "compare this run's outputs and metrics with the committed ones"),
-    "plots-template": ("electrode_ml.plots_page", "a DVC plots page template that works offline (make plots)"),
-    "bench": ("electrode_ml.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
-    "download": ("electrode_ml.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
+    "predict": ("electrode_ml.commands.predict", "predict the three properties of new compositions"),
+    "stage-progress": ("electrode_ml.commands.stage_progress", "DVC's output with 'stage k of n' lines (make reproduce pipes through it)"),
+    "check-params": ("electrode_ml.commands.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
+    "compare": ("electrode_ml.commands.compare", "changed params and SMAE per cell, one column per DVC experiment"),
+    "verify": ("electrode_ml.commands.verify", "compare this run's outputs and metrics with the committed ones"),
+    "plots-template": ("electrode_ml.commands.plots_template", "a DVC plots page template that works offline (make plots)"),
+    "bench": ("electrode_ml.commands.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
+    "download": ("electrode_ml.commands.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 
 

@@ -1,15 +1,10 @@
 """Composition features, one small class per representation, as matminer organizes its featurizers.
 
-Each class wraps matminer featurizers (it is not one itself: its unit is a table, not a row):
-`name`, `feature_labels()` and `featurize(formulas)`, a table with one row per formula and the
-library's column names, nothing downloaded.
-`featurize_unique` applies one to the prepared data, featurizing each distinct formula once.
-"""
-from electrode_ml.features.representations import (
-    REPRESENTATIONS,
-    MagpieFeatures,
-    ModnetFeatures,
-    featurize_unique,
-)
+- `features.representations`: `MagpieFeatures`, `ModnetFeatures` (each wraps matminer featurizers;
+  its unit is a table, not a row: `name`, `feature_labels()` and `featurize(formulas)`, one row per
+  formula with the library's column names, nothing downloaded), `REPRESENTATIONS` and
+  `featurize_unique`, which featurizes each distinct formula of the prepared data once.
+- `features.packing`: matminer's atomic packing efficiency, computed exactly and fast.
 
-__all__ = ["REPRESENTATIONS", "MagpieFeatures", "ModnetFeatures", "featurize_unique"]
+May import: `errors`, `data`.
+"""

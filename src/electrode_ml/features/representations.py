@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from electrode_ml.data import parse_composition
+from electrode_ml.data.electrodes import parse_composition
 from electrode_ml.errors import ElectrodeMLError
 
 

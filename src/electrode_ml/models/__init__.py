@@ -1,91 +1,16 @@
-"""The models behind one scikit-learn estimator interface, and their registry.
+"""The models behind one scikit-learn estimator interface, their registry, and what each reads.
 
-Every model takes an `X` of the same shape: its model-input table (`electrode_ml.inputs`), one row
-per electrode with its `composition`, `working_ion`, `group` and the feature sets the registry
-says it reads, prefixed (`magpie|...`, `modnet|...`); never a target. So cross-validation,
-bootstrap and training code treat all models alike. Classes are imported on demand: the crabnet
-path must run where TensorFlow, modnet and matminer are not installed (a CUDA machine with only
-torch; the Docker image has the whole stack).
+Every model takes an `X` of the same shape: its model-input table, one row per electrode with its
+`composition`, `working_ion`, `group` and the feature sets the registry says it reads, prefixed
+(`magpie|...`, `modnet|...`); never a target. So cross-validation, bootstrap and training code
+treat all models alike.
+
+- `models.registry`: `MODELS`, `DISPLAY_NAMES`, `register`, `make_model`, `FittedInputs`.
+- `models.input_tables`: each model's input folder (`FEATURE_SETS`, `write_model_inputs`,
+  `load_model_inputs`, `load_targets`).
+- `models.<key>`: one package per model, its estimator in the package's `__init__` (the class's
+  import path is part of every saved model, so it stays where it is): `control`, `rf_magpie`,
+  `modnet`, `crabnet` (with `crabnet.batched`, K CrabNets trained together on a GPU).
+
+May import: `errors`, `files`, `paths`, `params`, `provenance`, `data`.
 """
-from __future__ import annotations
-
-import importlib
-from dataclasses import dataclass
-
-from electrode_ml.inputs import FEATURE_SETS
-from electrode_ml.params import ParameterError
-
-
-@dataclass(frozen=True)
-class Model:
-    """One registered model.
-
-    `key` names its DVC cells, its params block (`profiles.<profile>.<key>`) and its package
-    (`electrode_ml/models/<key>/`: dvc.yaml depends on that folder by this name). `estimator` is
-    the class, or "module:Class" imported on demand. `display_name` is also the model's name in
-    the published table. `input_sets` are the feature sets it reads (`()`: the composition alone).
-    """
-
-    key: str
-    estimator: str | type
-    display_name: str
-    input_sets: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FittedInputs:
-    """What a fitted model reads per electrode (`fitted_inputs()`; the report's input-size table)."""
-
-    input: str  # in words: "Magpie element-property statistics"
-    offered: int  # how many it was given
-    used: int  # how many the fitted model uses (split on, selected)
-    unit: str  # "features", "elements"
-
-
-# The registry: `register` is the one way in; DISPLAY_NAMES is its view for tables and figures.
-MODELS: dict[str, Model] = {}
-DISPLAY_NAMES: dict[str, str] = {}
-
-
-def register(key: str, estimator: str | type, display_name: str, input_sets: tuple[str, ...]) -> None:
-    if key in MODELS:
-        raise ParameterError(f"model {key!r} is registered already")
-    unknown = sorted(set(input_sets) - set(FEATURE_SETS))
-    if unknown:
-        raise ParameterError(f"model {key!r}: unknown input set(s) {unknown} (known: {', '.join(FEATURE_SETS)})")
-    MODELS[key] = Model(key, estimator, display_name, tuple(input_sets))
-    DISPLAY_NAMES[key] = display_name
-
-
-register("control", "electrode_ml.models.control:Control", "Control", input_sets=())
-register("rf_magpie", "electrode_ml.models.rf_magpie:RandomForestMagpie", "RF@Magpie", input_sets=("magpie",))
-register("modnet", "electrode_ml.models.modnet:MODNetRegressor", "MODNet", input_sets=("modnet",))
-register("crabnet", "electrode_ml.models.crabnet:CrabNetRegressor", "CrabNet", input_sets=())
-
-
-def model_entry(name: str) -> Model:
-    if name not in MODELS:
-        raise ParameterError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
-    return MODELS[name]
-
-
-def model_class(name: str) -> type:
-    estimator = model_entry(name).estimator
-    if isinstance(estimator, type):
-        return estimator
-    module, attribute = estimator.split(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-def make_model(name: str, **hyperparameters):
-    """A fresh, unfitted model; unknown hyperparameters are refused by name."""
-    cls = model_class(name)
-    known = cls._get_param_names()
-    if "random_state" not in known:
-        # params.model_hyperparameters adds the global seed for every model; one without
-        # randomness has nothing to seed.
-        hyperparameters.pop("random_state", None)
-    unknown = sorted(set(hyperparameters) - set(known))
-    if unknown:
-        raise ParameterError(f"models.{name}: unknown hyperparameter(s) {unknown} (known: {sorted(known)})")
-    return cls(**hyperparameters)

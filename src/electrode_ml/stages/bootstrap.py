@@ -14,15 +14,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
+from electrode_ml.evaluation.validation import bootstrap_curve, summarize_curve
 from electrode_ml.files import write_json, write_table
-from electrode_ml.params import (
-    ParameterError,
-    active_profile,
-    load_section,
-    parameters,
-)
+from electrode_ml.params import ParameterError, active_profile, load_section, parameters
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
-from electrode_ml.validation import bootstrap_curve, summarize_curve
 
 
 @parameters

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
+from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.files import write_json
-from electrode_ml.inputs import load_model_inputs, load_targets
-from electrode_ml.models import MODELS, make_model, model_entry
+from electrode_ml.models.input_tables import load_model_inputs, load_targets
+from electrode_ml.models.registry import MODELS, make_model, model_entry
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, active_profile, model_hyperparameters
 from electrode_ml.provenance import run_record, timing_record
 

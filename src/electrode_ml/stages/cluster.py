@@ -11,24 +11,17 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from electrode_ml import maps, paths
-from electrode_ml.clustering import (
-    NOISE,
-    dbscan_labels,
-    embed_tsne,
-    embed_umap,
-    mean_representative,
-    scale_features,
-)
-from electrode_ml.data import TARGETS
+from electrode_ml import paths
+from electrode_ml.clustering.clusters import cluster_table, loco_folds
+from electrode_ml.clustering.embedding import NOISE, dbscan_labels, embed_tsne, embed_umap, scale_features
+from electrode_ml.data.targets import TARGETS
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, parameters
-from electrode_ml.plotting import formula_label
 from electrode_ml.provenance import timing_record
+from electrode_ml.reporting import maps
+from electrode_ml.reporting.plotting import formula_label
 
 SPACES = ("tsne", "umap")
 LANDMARK = "LiFePO4"
@@ -55,36 +48,6 @@ class ClusterParams:
             raise ParameterError(f"cluster.feature_decimals must be 0 or more, got {self.feature_decimals}")
         if self.eps <= 0 or self.min_samples < 1 or self.perplexity <= 0:
             raise ParameterError("cluster.eps and cluster.perplexity must be positive, cluster.min_samples at least 1")
-
-
-def cluster_table(assignments: pd.DataFrame, metric: str, n_jobs: int) -> pd.DataFrame:
-    """Per cluster: size, dominant ions with shares, ElMD mean representative, target mean and spread."""
-    rows = []
-    for cluster, members in tqdm(assignments.groupby("cluster"), desc="ElMD representatives", unit="cluster"):
-        ions = members["working_ion"].value_counts(normalize=True)
-        representative, mean_distance = (
-            mean_representative(list(members["composition"]), metric, n_jobs) if cluster != NOISE else ("", np.nan)
-        )
-        row = {
-            "cluster": cluster,
-            "size": len(members),
-            "unique_compositions": members["composition"].nunique(),
-            "dominant_ions": "; ".join(f"{ion} {share:.2f}" for ion, share in ions.head(3).items()),
-            "representative": representative,
-            "representative_mean_elmd": mean_distance,
-        }
-        for target in TARGETS:
-            row[f"{target}_mean"] = members[target].mean()
-            row[f"{target}_std"] = members[target].std()
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def loco_folds(assignments: pd.DataFrame) -> pd.DataFrame:
-    """One fold per cluster; DBSCAN noise, if any, is one more fold after the last cluster."""
-    n_clusters = int(assignments["cluster"].max()) + 1
-    fold = assignments["cluster"].where(assignments["cluster"] != NOISE, n_clusters)
-    return pd.DataFrame({"battery_id": assignments["battery_id"], "fold": fold.astype(int)})
 
 
 def run(params: ClusterParams, electrodes_csv: Path, modnet_parquet: Path, out_dir: Path, folds_dir: Path,

@@ -15,16 +15,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
+from electrode_ml.evaluation.validation import cross_validate, mae_by_group, per_fold_metrics, summarize
 from electrode_ml.files import write_json, write_table
-from electrode_ml.models import make_model
+from electrode_ml.models.registry import make_model
 from electrode_ml.params import ParameterError
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
-from electrode_ml.validation import (
-    cross_validate,
-    mae_by_group,
-    per_fold_metrics,
-    summarize,
-)
 
 SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
 

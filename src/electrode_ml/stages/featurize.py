@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data import DataValidationError
-from electrode_ml.features import REPRESENTATIONS, featurize_unique
+from electrode_ml.data.electrodes import DataValidationError
+from electrode_ml.features.representations import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import interrupts_deferred, write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, parameters
 from electrode_ml.provenance import timing_record

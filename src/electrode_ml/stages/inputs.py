@@ -1,4 +1,4 @@
-"""Stage `inputs`: each model's input table, apart from the targets (see electrode_ml.inputs).
+"""Stage `inputs`: each model's input table, apart from the targets (see electrode_ml.models.input_tables).
 
 Writes results/inputs/<model>/ for every model of params.yaml's `models`: electrodes.csv and the
 feature tables that model reads. Every table is built before any is written.
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from electrode_ml import paths
 from electrode_ml.files import interrupts_deferred
-from electrode_ml.inputs import model_input_tables, write_model_inputs
-from electrode_ml.models import model_entry
+from electrode_ml.models.input_tables import model_input_tables, write_model_inputs
+from electrode_ml.models.registry import model_entry
 from electrode_ml.params import DEFAULT_PARAMS, pipeline_matrix
 
 

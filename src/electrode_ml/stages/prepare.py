@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from electrode_ml import paths
-from electrode_ml.data import load_raw, prepare_electrodes
+from electrode_ml.data.electrodes import load_raw, prepare_electrodes
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, load_section, parameters
 

@@ -17,11 +17,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
+from electrode_ml.evaluation.validation import cross_validate, per_fold_metrics, two_sigma
 from electrode_ml.files import write_json, write_table
-from electrode_ml.models import make_model
+from electrode_ml.models.registry import make_model
 from electrode_ml.params import parameters
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
-from electrode_ml.validation import cross_validate, per_fold_metrics, two_sigma
 
 
 @parameters

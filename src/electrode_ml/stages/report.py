@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from electrode_ml import figures
 from electrode_ml import paths as paths_module
-from electrode_ml import report as tables
 from electrode_ml.files import atomic_path, write_json, write_table
-from electrode_ml.models import DISPLAY_NAMES
+from electrode_ml.models.registry import DISPLAY_NAMES
 from electrode_ml.params import (
     DEFAULT_PARAMS,
     ParameterError,
@@ -30,6 +28,7 @@ from electrode_ml.params import (
     pipeline_matrix,
     read_params,
 )
+from electrode_ml.reporting import figures, tables
 
 MODEL_PARAMS = "profile, profiles.<profile>.<model>, seed"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import joblib
 
 from electrode_ml import paths
-from electrode_ml.data import TARGET_KEYS
+from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.files import atomic_path
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 

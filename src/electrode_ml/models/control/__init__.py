@@ -3,7 +3,7 @@ from __future__ import annotations
 from sklearn.dummy import DummyRegressor
 from sklearn.utils.validation import check_is_fitted
 
-from electrode_ml.models import FittedInputs
+from electrode_ml.models.registry import FittedInputs
 
 
 class Control(DummyRegressor):

@@ -18,7 +18,7 @@ from crabnet.utils.optim import SWA
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from electrode_ml.models import FittedInputs
+from electrode_ml.models.registry import FittedInputs
 from electrode_ml.params import ParameterError
 
 DEVICES = ("auto", "cpu", "cuda")

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from electrode_ml.models import FittedInputs
+from electrode_ml.models.registry import FittedInputs
 from electrode_ml.params import ParameterError
 
 MODNET_PREFIX = "modnet|"

@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted
 
-from electrode_ml.models import FittedInputs
+from electrode_ml.models.registry import FittedInputs
 from electrode_ml.params import ParameterError
 
 MAGPIE_PREFIX = "magpie|"

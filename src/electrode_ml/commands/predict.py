@@ -20,18 +20,12 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data import (
-    CONTROL_CHARACTERS,
-    TARGET_KEYS,
-    TARGET_REGISTRY,
-    WORKING_IONS,
-    FormulaError,
-    parse_composition,
-)
+from electrode_ml.data.electrodes import CONTROL_CHARACTERS, WORKING_IONS, FormulaError, parse_composition
+from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
-from electrode_ml.features import REPRESENTATIONS
+from electrode_ml.features.representations import REPRESENTATIONS
 from electrode_ml.files import write_table
-from electrode_ml.models import DISPLAY_NAMES, MODELS
+from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
 
 
 def prediction_column(model: str, target: str) -> str:

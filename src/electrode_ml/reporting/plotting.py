@@ -5,7 +5,7 @@ Figures are drawn at the width a journal prints them (`FIGURE_WIDTHS_IN`: one co
 columns 7 in) and saved at exactly that size (constrained layout, no tight bounding box), so a
 font size here is the printed size: 7 pt text, 6.5 pt ticks and legends, nothing under 6 pt
 (tests/test_figures.py checks every figure). Figures carry no title: the caption says what a
-figure shows. Target names and units come from the registry (`data.TARGET_REGISTRY`), the units
+figure shows. Target names and units come from the registry (`data.targets.TARGET_REGISTRY`), the units
 typeset as journals print them (mAh g^-1, not mAh/g).
 
 Categories are told apart by colour and marker together. Few categories (the models) take Paul
@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from pymatgen.util.string import latexify  # noqa: E402
 
-from electrode_ml.data import TARGET_REGISTRY  # noqa: E402
+from electrode_ml.data.targets import TARGET_REGISTRY
 from electrode_ml.files import atomic_path  # noqa: E402
 
 ONE_COLUMN_IN = 3.4

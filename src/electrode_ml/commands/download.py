@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from electrode_ml.data import RAW_COLUMNS
+from electrode_ml.data.electrodes import RAW_COLUMNS
 from electrode_ml.files import write_json, write_table
 
 # Battery Explorer title -> mp-api field of `materials.insertion_electrodes.search` (PROVENANCE.md).

@@ -34,7 +34,7 @@ def _training_fold(electrodes: pd.DataFrame) -> pd.DataFrame:
 
 
 def bench_featurize(electrodes: pd.DataFrame) -> dict:
-    from electrode_ml.features import MagpieFeatures, ModnetFeatures
+    from electrode_ml.features.representations import MagpieFeatures, ModnetFeatures
 
     formulas = sorted(electrodes["composition"].unique())[:300]
     timings = {}
@@ -57,12 +57,8 @@ def _cluster_inputs():
 
 
 def bench_cluster() -> dict:
-    from electrode_ml.clustering import (
-        elmd_distances,
-        embed_tsne,
-        embed_umap,
-        scale_features,
-    )
+    from electrode_ml.clustering.clusters import elmd_distances
+    from electrode_ml.clustering.embedding import embed_tsne, embed_umap, scale_features
 
     unique, params = _cluster_inputs()
     scaled = scale_features(unique, params.feature_decimals).to_numpy()
@@ -78,7 +74,7 @@ def bench_cluster() -> dict:
 def bench_cluster_stability() -> dict:
     """The full-data check of issue 'last-bit noise': perturb every feature by up to 1e-9 of its
     value, redo the map and DBSCAN with params.yaml's settings, and compare the labels."""
-    from electrode_ml.clustering import dbscan_labels, embed_tsne, scale_features
+    from electrode_ml.clustering.embedding import dbscan_labels, embed_tsne, scale_features
 
     unique, params = _cluster_inputs()
     noise = np.random.default_rng(0).uniform(-1e-9, 1e-9, size=unique.shape)
@@ -91,7 +87,7 @@ def bench_cluster_stability() -> dict:
 
 
 def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
-    from electrode_ml.models import make_model
+    from electrode_ml.models.registry import make_model
     from electrode_ml.stages.cell import model_data
 
     model = make_model(model_name, **hyperparameters)
@@ -115,7 +111,7 @@ def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
 
     from crabnet.crabnet_ import CrabNet
 
-    from electrode_ml.models import make_model
+    from electrode_ml.models.registry import make_model
     from electrode_ml.stages.cell import model_data
 
     model = make_model("crabnet", trainer="batched", epochs=epochs, epochs_step=max(1, epochs // 2),

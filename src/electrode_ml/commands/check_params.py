@@ -9,14 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from electrode_ml.data import TARGET_KEYS
-from electrode_ml.models import MODELS, make_model
-from electrode_ml.params import (
-    DEFAULT_PARAMS,
-    ParameterError,
-    load_section,
-    read_params,
-)
+from electrode_ml.data.targets import TARGET_KEYS
+from electrode_ml.models.registry import MODELS, make_model
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, read_params
 from electrode_ml.stages.cv import SCHEMES
 
 

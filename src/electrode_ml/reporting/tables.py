@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from electrode_ml import inference, paths
-from electrode_ml.data import TARGET_KEYS, TARGET_REGISTRY, is_outlier
+from electrode_ml import paths
+from electrode_ml.data.electrodes import is_outlier
+from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
+from electrode_ml.evaluation import statistics
+from electrode_ml.evaluation.validation import per_fold_metrics, summarize
 from electrode_ml.files import atomic_path
-from electrode_ml.models import DISPLAY_NAMES
-from electrode_ml.validation import per_fold_metrics, summarize
+from electrode_ml.models.registry import DISPLAY_NAMES
 
 # Published target names -> ours, and each target's title with its unit.
 PUBLISHED_TARGETS = {target.published_name: key for key, target in TARGET_REGISTRY.items()}
@@ -279,24 +281,24 @@ def uncertainty(cv_dir: Path, published: pd.DataFrame, models, targets, schemes,
     for scheme in schemes:
         for target in targets:
             folds = {model: pd.read_csv(paths.cv_cell(model, target, scheme, cv_dir) / "folds.csv") for model in models}
-            cells = {model: inference.standard_errors(table) for model, table in folds.items()}
+            cells = {model: statistics.standard_errors(table) for model, table in folds.items()}
             for model, cell in cells.items():
                 errors.append({"scheme": scheme, "target": target, "model": model, "smae": cell["smae"],
-                               "smae_2sigma": inference.two_sigma_of(folds[model]["mae"]) / folds[model]["control_mae"].mean(),
+                               "smae_2sigma": statistics.two_sigma_of(folds[model]["mae"]) / folds[model]["control_mae"].mean(),
                                "se_naive": cell["smae_se"], "se_corrected": cell["smae_se_corrected"],
                                "smae_row_weighted": cell["smae_row_weighted"], "folds": cell["folds"]})
                 if model == "control" or (model, target) not in published_smae.index:
                     continue
                 theirs = published_smae.loc[(model, target)]
-                published_se = inference.published_standard_error(theirs["two_sigma"], cell["folds"])
+                published_se = statistics.published_standard_error(theirs["two_sigma"], cell["folds"])
                 combined = float(np.hypot(cell["smae_se_corrected"], published_se))
                 difference = cell["smae"] - theirs["value"]
                 equivalence.append({"scheme": scheme, "target": target, "model": model, "ours": cell["smae"],
                                     "ours_se": cell["smae_se_corrected"], "published": theirs["value"],
                                     "published_se": published_se, "difference": difference, "combined_se": combined,
-                                    "margin": margin, "verdict": inference.verdict(difference, combined, margin)})
-            ratio = inference.test_train_ratio(folds[models[0]]["n"])
-            for row in inference.paired_differences({m: t["mae"] for m, t in folds.items()}, ratio).itertuples(index=False):
+                                    "margin": margin, "verdict": statistics.verdict(difference, combined, margin)})
+            ratio = statistics.test_train_ratio(folds[models[0]]["n"])
+            for row in statistics.paired_differences({m: t["mae"] for m, t in folds.items()}, ratio).itertuples(index=False):
                 pairs.append({"scheme": scheme, "target": target, **row._asdict()})
             ours = pd.Series({model: cells[model]["smae"] for model in models if model != "control"})
             theirs = published_smae.xs(target, level="target")["value"].drop("control", errors="ignore")
@@ -305,8 +307,8 @@ def uncertainty(cv_dir: Path, published: pd.DataFrame, models, targets, schemes,
             ranks.append({"scheme": scheme, "target": target,
                           "ours": " < ".join(DISPLAY_NAMES[m] for m in ours.sort_values().index),
                           "published": " < ".join(DISPLAY_NAMES[m] for m in theirs.sort_values().index),
-                          "kendall_tau": inference.kendall_tau(theirs, ours),
-                          "paper_best_first": inference.first_place(target_pairs, PAPER_BEST) if PAPER_BEST in ours else "n/a"})
+                          "kendall_tau": statistics.kendall_tau(theirs, ours),
+                          "paper_best_first": statistics.first_place(target_pairs, PAPER_BEST) if PAPER_BEST in ours else "n/a"})
     return {"standard_errors": pd.DataFrame(errors).round(4), "equivalence": pd.DataFrame(equivalence).round(4),
             "paired_differences": pd.DataFrame(pairs).round(4), "ranks": pd.DataFrame(ranks).round(3)}
 
@@ -376,7 +378,7 @@ def uncertainty_markdown(tables: dict[str, pd.DataFrame], published: pd.DataFram
     lines += ["", "## Inconsistencies in the published table, by arithmetic", "",
               "Two rules hold in the published table: SMAE = MAE / control MAE, and SMAE 2 sigma = MAE 2 sigma /",
               "control MAE (to the printed rounding). Cells that break them:", ""]
-    notes = inference.published_inconsistencies(published)
+    notes = statistics.published_inconsistencies(published)
     lines += [f"- {DISPLAY_NAMES[n['model']]}, {TARGET_TITLES[n['target']]}: {n['quantity']} printed {n['printed']:.3f}, "
               f"but {n['rule']} = {n['expected']:.4f}." for n in notes] or ["- None."]
     return "\n".join(lines) + "\n"

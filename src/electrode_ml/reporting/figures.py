@@ -15,9 +15,20 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
-from electrode_ml.data import TARGET_REGISTRY
-from electrode_ml.plotting import (DIVERGING_CMAP, ELMD, FEW_COLOURS, category_style, figure_size, formula_label, plt,
-                                   save, target_label, target_name, target_unit)
+from electrode_ml.data.targets import TARGET_REGISTRY
+from electrode_ml.reporting.plotting import (
+    DIVERGING_CMAP,
+    ELMD,
+    FEW_COLOURS,
+    category_style,
+    figure_size,
+    formula_label,
+    plt,
+    save,
+    target_label,
+    target_name,
+    target_unit,
+)
 
 PARITY_PERCENTILES = (0.5, 99.5)
 # LOCO heatmap: the colour runs from 0 to twice the control's error, centred on 1.

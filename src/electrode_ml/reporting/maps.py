@@ -11,9 +11,17 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
 
-from electrode_ml.data import TARGET_BY_COLUMN
-from electrode_ml.plotting import (ELMD, FEW_COLOURS, NOISE_COLOUR, category_style, figure_size, plt, save,
-                                   target_label)
+from electrode_ml.data.targets import TARGET_BY_COLUMN
+from electrode_ml.reporting.plotting import (
+    ELMD,
+    FEW_COLOURS,
+    NOISE_COLOUR,
+    category_style,
+    figure_size,
+    plt,
+    save,
+    target_label,
+)
 
 REPRESENTATIVE_LABEL = f"{ELMD} mean representative"
 # Text over the points stays readable on any colour.

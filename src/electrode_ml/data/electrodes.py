@@ -1,8 +1,8 @@
 """The data set: its columns, its loader, and the checks every row must pass.
 
-This module is the one place that knows the Battery Explorer's column titles. Everything
-downstream uses the prepared table's names (`battery_id`, `composition`, `working_ion`, `group`
-and the targets below, units in the names).
+This module is the one place that knows the Battery Explorer's column titles (the targets' titles
+are in their registry, `data.targets`). Everything downstream uses the prepared table's names
+(`battery_id`, `composition`, `working_ion`, `group` and the targets, units in the names).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from electrode_ml.data.targets import PLAUSIBLE_RANGES, TARGETS, TARGET_BY_COLUMN
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 
 RAW_COLUMNS = (
@@ -24,39 +25,6 @@ RAW_COLUMNS = (
     "Max Voltage Step",
 )
 COMPOSITION_COLUMNS = ("Formula Discharge", "Formula Charge")
-
-@dataclass(frozen=True)
-class Target:
-    """One property the models predict: every fact about it, in one place."""
-
-    key: str  # cell and metric names: `cv@crabnet-voltage-loco`, `crabnet.voltage.loco.smae`
-    column: str  # the prepared table's column, unit in the name
-    raw_column: str  # the Battery Explorer's title
-    title: str  # for tables and figures, with its unit
-    unit: str
-    published_name: str  # the published table's name (reference/published_table.csv)
-    mae_digits: int  # decimals of an MAE in the tables (SMAE and R2 always 3)
-    positive: bool  # must be > 0 (a capacity cannot be zero or negative)
-    plausible: tuple[float, float]  # default closed range of plausible values (prepare.plausible_ranges)
-
-
-# Plausible ranges: Li metal, the densest practical anode, holds 3,860 mAh/g and 2,062 mAh/cm3,
-# so 5,000 and 10,000 leave room without admitting typos. Voltage: the Materials Project itself
-# holds averages from -7.75 V to 54.6 V (8 electrodes above 10 V, which no electrolyte could
-# sustain); the range admits its data and refuses what cannot be a voltage at all.
-TARGET_REGISTRY = {target.key: target for target in (
-    Target("grav_capacity", "capacity_grav_mAh_g", "Gravimetric Capacity", "Grav. capacity (mAh/g)", "mAh/g",
-           "gravimetric_capacity", 1, True, (0.0, 5000.0)),
-    Target("vol_capacity", "capacity_vol_mAh_cm3", "Volumetric Capacity", "Vol. capacity (mAh/cm3)", "mAh/cm3",
-           "volumetric_capacity", 1, True, (0.0, 10000.0)),
-    Target("voltage", "voltage_avg_V", "Average Voltage", "Voltage (V)", "V", "average_voltage", 3, False,
-           (-60.0, 60.0)),
-)}
-# Views of the registry that the code reads most.
-TARGETS = {target.column: target.raw_column for target in TARGET_REGISTRY.values()}  # prepared column -> raw title
-TARGET_KEYS = {target.key: target.column for target in TARGET_REGISTRY.values()}  # key -> prepared column
-PLAUSIBLE_RANGES = {target.key: target.plausible for target in TARGET_REGISTRY.values()}
-TARGET_BY_COLUMN = {target.column: target for target in TARGET_REGISTRY.values()}
 
 # The working ions of the Materials Project insertion-electrode database.
 WORKING_IONS = ("Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn", "Al", "Y")

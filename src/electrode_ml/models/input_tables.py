@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data import TARGETS
+from electrode_ml.data.targets import TARGETS
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.files import write_table
 

@@ -27,7 +27,7 @@ def test_the_plots_page_draws_every_model_and_target_from_an_inline_library(tmp_
     import vl_convert
 
     from electrode_ml import paths
-    from electrode_ml.report import learning_curve_table
+    from electrode_ml.reporting.tables import learning_curve_table
 
     summaries = {(model, target): pd.DataFrame({"n_train": [100, 200], "repeats": 2, "mae": mae})
                  for model, mae in (("control", [80.0, 79.0]), ("rf_magpie", [60.0, 45.0]))
