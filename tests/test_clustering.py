@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 from ElMD import ElMD
 
-from electrode_ml.clustering.clusters import elmd_distances, mean_representative
-from electrode_ml.clustering.clusters import loco_folds
+from electrode_ml.clustering.clusters import elmd_distances, loco_folds, mean_representative
 from electrode_ml.clustering.embedding import NOISE, dbscan_labels, embed_tsne, scale_features
 
 
@@ -86,3 +85,17 @@ def test_same_seed_same_map_and_clusters():
     # The map keeps the two blobs apart: DBSCAN finds them, each whole.
     labels = dbscan_labels(first, 5, 5)
     assert len(set(labels[:60])) == len(set(labels[60:])) == 1 and labels[0] != labels[60]
+
+
+def test_dominant_ions_tie_by_symbol_whatever_the_row_order():
+    """Equal shares are listed by symbol (the rule of `counts_most_first`), not in the order of a
+    sort kernel: the same table on every CPU and for every order of the rows."""
+    from electrode_ml.clustering.clusters import cluster_table
+    from electrode_ml.data.targets import TARGETS
+
+    ions = ["Zn", "Zn", "Li", "Li", "Ca", "Ca", "Mg", "Na", "Na", "Na"]
+    members = pd.DataFrame({"cluster": 0, "composition": "LiFePO4", "working_ion": ions,
+                            **{target: 1.0 for target in TARGETS}})
+    for seed in range(5):
+        table = cluster_table(members.sample(frac=1, random_state=seed), "mod_petti", 1)
+        assert table.loc[0, "dominant_ions"] == "Na 0.30; Ca 0.20; Li 0.20"

@@ -12,6 +12,7 @@ from scipy.spatial.distance import cdist
 from tqdm import tqdm
 
 from electrode_ml.clustering.embedding import NOISE
+from electrode_ml.data.electrodes import counts_most_first
 from electrode_ml.data.targets import TARGETS
 
 
@@ -56,7 +57,7 @@ def cluster_table(assignments: pd.DataFrame, metric: str, n_jobs: int) -> pd.Dat
     """Per cluster: size, dominant ions with shares, ElMD mean representative, target mean and spread."""
     rows = []
     for cluster, members in tqdm(assignments.groupby("cluster"), desc="ElMD representatives", unit="cluster"):
-        ions = members["working_ion"].value_counts(normalize=True)
+        ions = counts_most_first(members["working_ion"].value_counts(normalize=True))
         representative, mean_distance = (
             mean_representative(list(members["composition"]), metric, n_jobs) if cluster != NOISE else ("", np.nan)
         )

@@ -198,6 +198,13 @@ class PreparedData:
 ON_BAD_ROW = ("error", "drop")
 
 
+def counts_most_first(counts: pd.Series) -> pd.Series:
+    """Counts (or shares) by label, the largest first and equal ones in the order of their labels
+    (Ca before Li): the one rule wherever the package prints an order of ions or clusters. pandas
+    would leave ties in the order of its sort kernel, which numpy picks per CPU."""
+    return counts.sort_index().sort_values(ascending=False, kind="stable")
+
+
 def is_outlier(values: pd.Series, sigma: float) -> pd.Series:
     """True where a target lies beyond mean +- `sigma` standard deviations of `values` (the paper's
     "report results both ways": `prepare.outlier_sigma` drops them, `report.outlier_sigma` scores

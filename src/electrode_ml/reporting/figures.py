@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
+from electrode_ml.data.electrodes import counts_most_first
 from electrode_ml.data.targets import TARGET_REGISTRY
 from electrode_ml.reporting.plotting import (
     DIVERGING_CMAP,
@@ -182,7 +183,7 @@ def ion_errors(per_ion: pd.DataFrame, scheme: str, models: list[str], targets: l
     for row, target in enumerate(targets):
         axes = grid[row, 0]
         cells = part[part["target"] == target]
-        counts = cells.groupby("working_ion")["n"].first().sort_values(ascending=False)
+        counts = counts_most_first(cells.groupby("working_ion")["n"].first())
         ions = list(counts.index)
         width = 0.8 / len(models)
         for index, model in enumerate(models):

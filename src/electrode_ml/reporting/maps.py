@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
 
+from electrode_ml.data.electrodes import counts_most_first
 from electrode_ml.data.targets import TARGET_BY_COLUMN
 from electrode_ml.reporting.plotting import (
     ELMD,
@@ -32,7 +33,7 @@ TAG_OFFSETS_PT = [(3, 3), (3, -3), (-3, 3), (-3, -3), (0, 5), (0, -5), (6, 0), (
 
 def working_ion_distribution(working_ions: pd.Series, path_stem: Path) -> list[Path]:
     """The paper's Fig. 2: electrodes per working ion, the count above each bar."""
-    counts = working_ions.value_counts()
+    counts = counts_most_first(working_ions.value_counts())
     figure, axes = plt.subplots(figsize=figure_size("working_ion_distribution", 2.2))
     bars = axes.bar(counts.index, counts.values, color=FEW_COLOURS[0])
     axes.bar_label(bars, labels=[f"{count:,}" for count in counts.values], fontsize=6, padding=1.5)
@@ -60,7 +61,7 @@ def categorical_map(coordinates: np.ndarray, categories: pd.Series, axis_label: 
     annotated = bool(annotations)
     figure, axes = plt.subplots(figsize=figure_size("categorical_map_annotated" if annotated else "categorical_map",
                                                     4.4 if annotated else 2.6))
-    order = [c for c in (order if order is not None else categories.value_counts().index) if c != noise_label]
+    order = [c for c in (order if order is not None else counts_most_first(categories.value_counts()).index) if c != noise_label]
     category_of_label = {label: categories.iloc[_nearest(coordinates, point)] for label, point in
                          (annotations or {}).items()}
     legend_names = {category: label for label, category in category_of_label.items()}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data.electrodes import is_outlier
+from electrode_ml.data.electrodes import counts_most_first, is_outlier
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.evaluation import statistics
@@ -177,7 +177,7 @@ def per_ion_errors(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
 
 def per_ion_pivot(per_ion: pd.DataFrame) -> pd.DataFrame:
     """One row per scheme, target and model, one column per working ion (most electrodes first)."""
-    ions = per_ion.groupby("working_ion")["n"].max().sort_values(ascending=False).index
+    ions = counts_most_first(per_ion.groupby("working_ion")["n"].max()).index
     table = per_ion.pivot_table(index=["scheme", "target", "model"], columns="working_ion", values="mae", sort=False)
     table = table[list(ions)].round(3).reset_index()
     table["target"] = table["target"].map(TARGET_TITLES)
@@ -189,7 +189,7 @@ def dataset_summary(electrodes: pd.DataFrame, prepare_summary: dict) -> pd.DataF
     rows = [{"quantity": "electrodes (rows used)", "value": f"{len(electrodes):,}"},
             {"quantity": "rows set aside by prepare", "value": str(prepare_summary["rows_dropped"])},
             {"quantity": "distinct compositions", "value": f"{electrodes['composition'].nunique():,}"}]
-    for ion, count in electrodes["working_ion"].value_counts().items():
+    for ion, count in counts_most_first(electrodes["working_ion"].value_counts()).items():
         rows.append({"quantity": f"working ion {ion}", "value": f"{count:,} ({count / len(electrodes):.1%})"})
     for name in TARGET_KEYS.values():
         values = electrodes[name]
