@@ -56,3 +56,35 @@ def test_the_learning_curve_plot_reads_the_reports_table_whatever_the_matrix():
     plots = [name for entry in yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["plots"] for name in entry]
     assert plots == [str(paths.LEARNING_CURVES)]
     assert str(paths.LEARNING_CURVES) in STAGES["report"]["outs"]
+
+
+def test_the_report_keeps_exactly_the_metrics_files_dvc_declares(tmp_path):
+    """`verify` reads the committed values of every metrics file from paper/metrics.json, so the
+    report must keep each file that dvc.yaml declares as a metric, expanded over its matrix."""
+    from electrode_ml.params import DEFAULT_PARAMS, pipeline_matrix, read_params
+    from electrode_ml.stages import report
+
+    models, targets, schemes = pipeline_matrix(REPOSITORY / DEFAULT_PARAMS)
+    repeated = read_params(REPOSITORY / DEFAULT_PARAMS)["repeated_cv"]["models"]
+    lists = {"cv": {"model": models, "target": targets, "scheme": schemes},
+             "bootstrap": {"model": models, "target": targets},
+             "repeated_cv": {"model": repeated, "target": targets}}
+    expected = set()
+    for name, stage in STAGES.items():
+        for metric in stage.get("metrics", []):
+            items = [{}]
+            for key, values in lists.get(name, {}).items():
+                items = [{**item, key: value} for item in items for value in values]
+            expected |= {metric.replace("${item.model}", item.get("model", "")).replace(
+                "${item.target}", item.get("target", "")).replace("${item.scheme}", item.get("scheme", ""))
+                for item in items}
+    found = report.Paths(prepare_summary=tmp_path / "s", feature_metrics=tmp_path / "s", cluster_metrics=tmp_path / "s",
+                         cv=tmp_path, bootstrap=tmp_path, repeated_cv=tmp_path)
+    (tmp_path / "s").write_text("{}")
+    for path in expected:
+        if path.startswith(("results/cv/", "results/bootstrap/", "results/repeated_cv/")):
+            target = tmp_path / Path(path).relative_to(Path(path).parts[0], Path(path).parts[1])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("{}")
+    kept = report.collect_metrics(found, models, targets, schemes, repeated)
+    assert set(kept) == expected

@@ -33,6 +33,7 @@ def synthetic(tmp_path):
     paths = report_stage.Paths(
         electrodes=tmp_path / "prepared/electrodes.csv", prepare_summary=tmp_path / "prepared/summary.json",
         featurize_timings=tmp_path / "features/timings.json", clusters=tmp_path / "clusters/clusters.csv",
+        feature_metrics=tmp_path / "features/metrics.json", cluster_metrics=tmp_path / "clusters/metrics.json",
         cluster_timings=tmp_path / "clusters/timings.json", cv=tmp_path / "cv", bootstrap=tmp_path / "bootstrap",
         repeated_cv=tmp_path / "repeated_cv", models=tmp_path / "models",
         published=report_stage.Paths().published.resolve(), paper=tmp_path / "paper", timings=tmp_path / "timings.json",
@@ -43,6 +44,8 @@ def synthetic(tmp_path):
     timing = {"seconds": 1.0, "device": "cpu: test", "python": "3.11", "finished_at": "2026-01-01T00:00:00+00:00"}
     _write_json(paths.featurize_timings, {**timing, "magpie_seconds": 1.0, "modnet_seconds": 2.0})
     _write_json(paths.cluster_timings, {**timing, "tsne_seconds": 1.0})
+    _write_json(paths.feature_metrics, {"modnet.features": 285})
+    _write_json(paths.cluster_metrics, {"n_clusters": 2, "noise_share": 0.11})
     paths.clusters.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"cluster": [-1, 0, 1], "size": [10, 50, 30], "representative": ["", "LiCoO2", "Li2CoO2"]}).to_csv(
         paths.clusters, index=False)
@@ -79,6 +82,7 @@ def synthetic(tmp_path):
             pd.DataFrame({"fraction": [0.5, 1.0], "n_train": [30, 60], "repeats": [2, 2], "mae": [2.0, 1.0], "mae_2sigma": [0.2, 0.1]}
                          ).to_csv(curve / "summary.csv", index=False)
             _write_json(curve / "run.json", run)
+            _write_json(curve / "metrics.json", {f"{model}.{target}.bootstrap.mae_full": 1.0})
             _write_json(curve / "timings.json", timing)
             inputs = {"input": f"{model} inputs", "offered": 10 * model_number, "unit": "features",
                       "used": 10 * model_number - TARGETS.index(target)}
@@ -137,6 +141,20 @@ def test_report_writes_every_listed_file(synthetic):
     curves = pd.read_csv(paths.learning_curves)  # what `make plots` draws: every model, every target
     assert len(curves.groupby(["model", "target"])) == 4 * len(TARGETS)
     assert set(curves["model"]) == {"Control", "RF@Magpie", "MODNet", "CrabNet"}
+
+
+def test_the_report_keeps_every_metric_in_git_by_the_path_dvc_names_its_file(synthetic):
+    """paper/metrics.json (git-tracked) holds every metrics file's values: what `verify` compares a
+    run with on a clone whose DVC cache has none of the committed results."""
+    params, paths = synthetic
+    report_stage.run(params, paths)
+    kept = json.loads((paths.paper / "metrics.json").read_text())
+    assert len(kept) == 3 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 1) + 2 * len(TARGETS)
+    assert kept["results/clusters/metrics.json"] == {"n_clusters": 2, "noise_share": 0.11}
+    cell = json.loads((paths.cv / "modnet" / "voltage" / "loco" / "metrics.json").read_text())
+    assert kept["results/cv/modnet/voltage/loco/metrics.json"] == cell
+    assert "results/repeated_cv/rf_magpie/voltage/metrics.json" in kept
+    assert "results/bootstrap/crabnet/grav_capacity/metrics.json" in kept
 
 
 def test_every_file_in_paper_is_in_the_index(synthetic):

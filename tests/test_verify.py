@@ -32,10 +32,23 @@ def test_a_changed_missing_or_extra_output_is_named():
                            "results/new.csv: an output of this run, not in the committed dvc.lock"]
 
 
-def test_metric_differences_are_named_with_their_size():
-    differences = compare_metrics({"m.smae": 0.5, "m.folds": 5}, {"m.smae": 0.5000001, "m.folds": 5}, "x.json")
-    assert differences == ["x.json: m.smae: committed 0.5, this run 0.5000001 (difference +1e-07)"]
+def test_metric_differences_are_named_with_their_size_in_unit_and_standard_errors():
+    committed = {"m.voltage.loco.mae": 0.5, "m.voltage.loco.mae_2sigma": 0.2, "m.voltage.loco.smae": 0.5,
+                 "m.voltage.loco.folds": 4}
+    ours = {**committed, "m.voltage.loco.mae": 0.55, "m.voltage.loco.smae": 0.5000001}
+    differences = compare_metrics(committed, ours, "x.json")
+    # SE = 0.2 / 2 / sqrt(4) = 0.05: a difference of 0.05 V is one standard error.
+    assert differences == ["x.json: m.voltage.loco.mae: committed 0.5, this run 0.55 (difference +0.05 V, +1 standard "
+                           "errors of the cell)",
+                           "x.json: m.voltage.loco.smae: committed 0.5, this run 0.5000001 (difference +1e-07)"]
     assert compare_metrics({"a": 1}, {"a": 1}, "x.json") == []
+
+
+def test_missing_extra_and_non_numeric_metrics_are_named():
+    differences = compare_metrics({"a": 1, "b": "x", "c": 2}, {"b": "y", "c": 2, "d": 3}, "x.json")
+    assert differences == ["x.json: a: committed 1, missing in this run",
+                           "x.json: b: committed 'x', this run 'y'",
+                           "x.json: d: 3 in this run, not committed"]
 
 
 def test_compare_puts_experiments_in_columns_and_shows_only_changed_params():
@@ -66,21 +79,18 @@ def test_the_report_timing_page_is_a_timing_record_too():
     assert not is_timing_record("paper/REPRODUCTION.md")
 
 
-def test_a_changed_metrics_file_is_compared_value_by_value_from_the_cache(tmp_path):
-    import hashlib
+def test_a_changed_metrics_file_is_compared_with_the_values_kept_in_git(tmp_path):
+    """A fresh clone has none of the committed results in its DVC cache: the committed values come
+    from the report's git-tracked paper/metrics.json, keyed by the path dvc.lock names."""
     import json
 
     from electrode_ml.commands.verify import compare_metrics_file
 
-    committed_text = json.dumps({"m.smae": 0.5, "m.r2": 0.7})
-    md5 = hashlib.md5(committed_text.encode()).hexdigest()
-    cache = tmp_path / "cache"
-    (cache / "files" / "md5" / md5[:2]).mkdir(parents=True)
-    (cache / "files" / "md5" / md5[:2] / md5[2:]).write_text(committed_text)
     ours = tmp_path / "metrics.json"
     ours.write_text(json.dumps({"m.smae": 0.52, "m.r2": 0.7}))
-    differences, compared = compare_metrics_file(ours, md5, "other", cache)
+    kept = {ours.as_posix(): {"m.smae": 0.5, "m.r2": 0.7}}
+    differences, compared = compare_metrics_file(ours, "aaaa", "bbbb", kept)
     assert differences == [f"{ours}: m.smae: committed 0.5, this run 0.52 (difference +0.02)"] and compared == 2
-    assert compare_metrics_file(ours, "same", "same", cache) == ([], 2)
-    missing, _ = compare_metrics_file(ours, "ffff" + md5[4:], "other", cache)
-    assert "dvc pull -r results" in missing[0]
+    assert compare_metrics_file(ours, "same", "same", kept) == ([], 2)
+    missing, _ = compare_metrics_file(ours, "aaaa", "bbbb", {})
+    assert "paper/metrics.json does not hold its values" in missing[0]

@@ -39,6 +39,9 @@ EVALUATION_FIGURES = PAPER / "figures" / "evaluation"
 TABLES = PAPER / "tables"
 REPORT_TIMINGS = RESULTS / TIMINGS
 LEARNING_CURVES = RESULTS / "learning_curves.csv"  # every bootstrap curve in one table, for `dvc plots`
+# Every metrics file's values in one file kept in git: what `verify` compares a run with on a clone
+# that has none of the committed results in its DVC cache.
+COMMITTED_METRICS = PAPER / "metrics.json"
 
 
 def feature_table(representation: str, root: Path = FEATURES) -> Path:

@@ -4,9 +4,10 @@ After `make reproduce` (or any `dvc repro`), compares
 - every output hash in the workspace's `dvc.lock` with the committed `dvc.lock` (git HEAD, or
   `--against REV`), stage by stage, leaving out the timing files (`timings.json`: seconds, device,
   clock time, which differ on every run by design);
-- for each metrics file whose hash differs, every value, read from the committed file in DVC's
-  cache (`dvc pull -r results` brings it where the run did not), so a difference is named by
-  metric and size, not only by hash;
+- for each metrics file whose hash differs, every value against the committed one, read from
+  git (the report keeps every metric in `paper/metrics.json`), so a fresh clone without the
+  committed results in its DVC cache still learns which metric moved and by how much: in the
+  metric's unit and in (naive) standard errors of its cell, 2 sigma / 2 / sqrt(folds);
 - that `dvc status` is clean, so the workspace's outputs are the ones its `dvc.lock` names.
 It names every difference and exits non-zero if there is one. The committed results are of one
 profile (`profile` in the committed params.yaml); a run of another profile has nothing to be
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from electrode_ml import paths
+from electrode_ml.data.targets import TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError
 
 LOCK = Path("dvc.lock")
@@ -61,25 +64,34 @@ def metrics_files(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     return sorted(set(files))
 
 
-def cache_dir() -> Path:
-    result = subprocess.run(["dvc", "cache", "dir"], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ElectrodeMLError(f"`dvc cache dir` failed: {result.stderr.strip()}")
-    return Path(result.stdout.strip())
-
-
-def compare_metrics_file(path: Path, committed_md5: str, our_md5: str | None, cache: Path) -> tuple[list[str], int]:
+def compare_metrics_file(path: Path, committed_md5: str, our_md5: str | None,
+                         committed_metrics: dict[str, dict]) -> tuple[list[str], int]:
     """(differences, values compared) for one metrics file: all equal when the hashes are; else
-    value by value against the committed file in DVC's cache (DVC 3 layout), if it is there."""
+    value by value against the committed values (`paper/metrics.json` of the committed revision)."""
     ours = json.loads(path.read_text())
     if committed_md5 == our_md5:
         return [], len(ours)
-    reference = cache / "files" / "md5" / committed_md5[:2] / committed_md5[2:]
-    if not reference.exists():
-        return [f"{path}: the committed values are not in the local DVC cache "
-                "(`dvc pull -r results` brings them) to say which metrics differ"], 0
-    committed = json.loads(reference.read_text())
+    committed = committed_metrics.get(path.as_posix())
+    if committed is None:
+        return [f"{path}: differs, and the committed {paths.COMMITTED_METRICS} does not hold its values"], 0
     return compare_metrics(committed, ours, str(path)), len(committed)
+
+
+def metric_unit(key: str) -> str:
+    """An MAE is in its target's unit (`modnet.voltage.loco.mae`: V); SMAE and R2 have none."""
+    parts = key.split(".")
+    target = next((part for part in parts if part in TARGET_REGISTRY), None)
+    return TARGET_REGISTRY[target].unit if target is not None and parts[-1].startswith("mae") else ""
+
+
+def standard_errors(key: str, difference: float, committed: dict) -> str:
+    """The difference in naive standard errors of the committed cell, where the file has the metric's
+    2 sigma over folds and the fold count."""
+    folds = next((value for name, value in committed.items() if name.endswith(".folds")), None)
+    two_sigma = committed.get(f"{key}_2sigma")
+    if not folds or not two_sigma:
+        return ""
+    return f", {difference / (two_sigma / 2 / math.sqrt(folds)):+.2g} standard errors of the cell"
 
 
 def compare_hashes(committed: dict[str, str], ours: dict[str, str]) -> list[str]:
@@ -99,9 +111,13 @@ def compare_metrics(committed: dict, ours: dict, path: str) -> list[str]:
         elif key not in committed:
             differences.append(f"{path}: {key}: {ours[key]!r} in this run, not committed")
         elif committed[key] != ours[key]:
-            difference = (f" (difference {ours[key] - committed[key]:+.3g})"
-                          if all(isinstance(v, (int, float)) for v in (ours[key], committed[key])) else "")
-            differences.append(f"{path}: {key}: committed {committed[key]!r}, this run {ours[key]!r}{difference}")
+            size = ""
+            if all(isinstance(value, (int, float)) for value in (ours[key], committed[key])):
+                difference = ours[key] - committed[key]
+                unit = metric_unit(key)
+                size = f" (difference {difference:+.3g}{' ' + unit if unit else ''}" \
+                       f"{standard_errors(key, difference, committed)})"
+            differences.append(f"{path}: {key}: committed {committed[key]!r}, this run {ours[key]!r}{size}")
     return differences
 
 
@@ -126,10 +142,11 @@ def verify(against: str = "HEAD") -> tuple[list[str], int, int]:
 
     committed, ours = output_hashes(committed_lock), output_hashes(LOCK.read_text())
     differences += compare_hashes(committed, ours)
-    n_metrics, cache = 0, cache_dir()
+    committed_metrics = json.loads(git_show(against, paths.COMMITTED_METRICS) or "{}")
+    n_metrics = 0
     for path in metrics_files():
         if path in committed and Path(path).exists():  # else named above as missing or not an output
-            named, compared = compare_metrics_file(Path(path), committed[path], ours.get(path), cache)
+            named, compared = compare_metrics_file(Path(path), committed[path], ours.get(path), committed_metrics)
             differences += named
             n_metrics += compared
     return differences, len(committed), n_metrics

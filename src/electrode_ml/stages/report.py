@@ -107,14 +107,20 @@ ARTEFACTS = {
     "comparison_published": Artefact("tables/comparison_published",
                                      "Every published cell beside ours, with difference and combined-2-sigma check",
                                      "report", MODEL_PARAMS),
+    "metrics": Artefact(paths_module.COMMITTED_METRICS.relative_to(paths_module.PAPER).with_suffix("").as_posix(),
+                        "Every metric of the run, by metrics file, kept in git: what `make verify` compares a run "
+                        "with, value by value, on a clone without the committed results", "report", "-"),
 }
-FORMATS = (".md", ".tex", ".csv", ".png", ".pdf")  # in the order the index links them
+FORMATS = (".md", ".tex", ".csv", ".png", ".pdf", ".json")  # in the order the index links them
+METRICS_FILE = "metrics.json"  # in each cell folder
 
 
 @dataclass
 class Paths:
     electrodes: Path = paths_module.ELECTRODES
     prepare_summary: Path = paths_module.PREPARE_SUMMARY
+    feature_metrics: Path = paths_module.FEATURE_METRICS
+    cluster_metrics: Path = paths_module.CLUSTER_METRICS
     featurize_timings: Path = paths_module.FEATURES / paths_module.TIMINGS
     clusters: Path = paths_module.CLUSTER_TABLE
     cluster_timings: Path = paths_module.CLUSTERS / paths_module.TIMINGS
@@ -236,10 +242,30 @@ def run(params_path: Path, paths: Paths) -> dict:
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),
                                f"Published values beside ours, profile {profile}")
+    write_json(collect_metrics(paths, models, targets, schemes, repeated_models),
+               paths.in_paper(paths_module.COMMITTED_METRICS))
     write_markdown(paths.in_paper(paths_module.PAPER_INDEX),
                    index_markdown(index_rows(paths.paper, schemes, profile=profile, sigma=sigma, left_out=left_out_text),
                                   profile))
     return {"cells": len(comparison), "profile": profile}
+
+
+def collect_metrics(paths: Paths, models, targets, schemes, repeated_models) -> dict[str, dict]:
+    """Every metrics file of the pipeline (dvc.yaml's `metrics`), by the path dvc.lock names it by."""
+    files = {paths_module.PREPARE_SUMMARY: paths.prepare_summary, paths_module.FEATURE_METRICS: paths.feature_metrics,
+             paths_module.CLUSTER_METRICS: paths.cluster_metrics}
+    for model in models:
+        for target in targets:
+            for scheme in schemes:
+                files[paths_module.cv_cell(model, target, scheme) / METRICS_FILE] = (
+                    paths_module.cv_cell(model, target, scheme, paths.cv) / METRICS_FILE)
+            files[paths_module.bootstrap_cell(model, target) / METRICS_FILE] = (
+                paths_module.bootstrap_cell(model, target, paths.bootstrap) / METRICS_FILE)
+    for model in repeated_models:
+        for target in targets:
+            files[paths_module.repeated_cv_cell(model, target) / METRICS_FILE] = (
+                paths_module.repeated_cv_cell(model, target, paths.repeated_cv) / METRICS_FILE)
+    return {declared.as_posix(): json.loads(found.read_text()) for declared, found in sorted(files.items())}
 
 
 def collect_timings(paths: Paths, models, targets, schemes) -> dict:
