@@ -1,6 +1,8 @@
 """dvc.yaml's `deps` match the code: every package module a stage's command imports (directly or
 through other modules, at any depth, also inside functions) is a dependency of that stage, so
-editing it reruns the stage; and the matrix stages read the model module of their own cell."""
+editing it reruns the stage; and the matrix stages read the model module of their own cell. The
+numerical environment that `electrode-ml` pins before any command runs (`numerics`) is part of
+every stage's code too."""
 import ast
 from pathlib import Path
 
@@ -65,7 +67,7 @@ def test_every_imported_module_is_a_dependency(name):
     command = stage["cmd"].split()[1]
     models = MODELS if "matrix" in stage else [None]
     for model in models:
-        needed = import_closure(COMMANDS[command][0])
+        needed = import_closure(COMMANDS[command][0]) | import_closure("electrode_ml.numerics")
         if model is not None:
             needed |= import_closure(MODELS[model].estimator.split(":")[0])
         deps = stage_dependencies(stage, model)

@@ -11,6 +11,7 @@ import sys
 import warnings
 
 from electrode_ml.errors import ElectrodeMLError
+from electrode_ml.numerics import pin_numerical_environment
 
 COMMANDS = {
     "prepare": ("electrode_ml.stages.prepare", "validate the raw CSV (DVC stage)"),
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         sys.exit(f"electrode-ml: unknown command {name!r}\n\n{_usage()}")
+    # Before the command's module loads numpy, TensorFlow, torch or numba: they choose their kernels then.
+    pin_numerical_environment()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     quiet_library_warnings()
     module = importlib.import_module(COMMANDS[name][0])
