@@ -13,6 +13,8 @@ PUBLISHED_TABLE = Path("reference/published_table.csv")
 
 # Wall-clock records: written beside the results, never part of them (see provenance.py).
 TIMINGS = "timings.json"
+# Each cell's flat metrics file (DVC `metrics:`), beside its other outputs.
+METRICS = "metrics.json"
 
 PREPARED = RESULTS / "prepared"
 ELECTRODES = PREPARED / "electrodes.csv"
@@ -20,13 +22,13 @@ REJECTED = PREPARED / "rejected.csv"
 PREPARE_SUMMARY = PREPARED / "summary.json"
 
 FEATURES = RESULTS / "features"
-FEATURE_METRICS = FEATURES / "metrics.json"
+FEATURE_METRICS = FEATURES / METRICS
 FEATURE_NAN_COUNTS = FEATURES / "nan_counts.csv"
 
 CLUSTERS = RESULTS / "clusters"
 ASSIGNMENTS = CLUSTERS / "assignments.csv"
 CLUSTER_TABLE = CLUSTERS / "clusters.csv"
-CLUSTER_METRICS = CLUSTERS / "metrics.json"
+CLUSTER_METRICS = CLUSTERS / METRICS
 
 MODEL_INPUTS = RESULTS / "inputs"  # one folder per model: electrodes.csv and its feature tables
 

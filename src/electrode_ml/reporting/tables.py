@@ -39,7 +39,7 @@ def load_cv_metrics(cv_dir: Path, models, targets, schemes) -> pd.DataFrame:
     for model in models:
         for target in targets:
             for scheme in schemes:
-                path = paths.cv_cell(model, target, scheme, cv_dir) / "metrics.json"
+                path = paths.cv_cell(model, target, scheme, cv_dir) / paths.METRICS
                 if not path.exists():
                     raise MissingInputError(f"{path} is missing: run `dvc repro cv` first")
                 metrics = json.loads(path.read_text())
@@ -411,7 +411,7 @@ def repeated_cv_table(repeated_dir: Path, models, targets) -> pd.DataFrame:
     rows = []
     for model in models:
         for target in targets:
-            path = paths.repeated_cv_cell(model, target, repeated_dir) / "metrics.json"
+            path = paths.repeated_cv_cell(model, target, repeated_dir) / paths.METRICS
             if not path.exists():
                 raise MissingInputError(f"{path} is missing: run `dvc repro repeated_cv`")
             metrics = json.loads(path.read_text())

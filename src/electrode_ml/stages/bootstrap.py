@@ -54,7 +54,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     }
     write_table(curve, out_dir / "curve.csv")
     write_table(summary, out_dir / "summary.csv")
-    write_json(metrics, out_dir / "metrics.json")
+    write_json(metrics, out_dir / paths.METRICS)
     write_records(out_dir, model, params_path, seconds, fits=len(curve))
     return metrics
 

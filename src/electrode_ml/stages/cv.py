@@ -48,7 +48,7 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
     write_table(model_folds.assign(control_mae=control_folds["mae"].to_numpy()), out_dir / "folds.csv")
     write_table(mae_by_group(predictions, X["working_ion"]).rename(columns={"group": "working_ion"}),
                 out_dir / "by_ion.csv")
-    write_json(metrics, out_dir / "metrics.json")
+    write_json(metrics, out_dir / paths.METRICS)
     write_records(out_dir, model, params_path, seconds, fits=len(model_folds))
     return metrics
 

@@ -51,7 +51,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
                f"{prefix}.r2": float(per_draw["r2"].mean()), f"{prefix}.draws": len(per_draw),
                f"{prefix}.smae_range": float(np.ptp(smae))}
     write_table(per_fold, out_dir / "folds.csv")
-    write_json(metrics, out_dir / "metrics.json")
+    write_json(metrics, out_dir / paths.METRICS)
     write_records(out_dir, model, params_path, seconds, fits=len(per_fold))
     return metrics
 

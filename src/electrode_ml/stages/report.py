@@ -112,7 +112,6 @@ ARTEFACTS = {
                         "with, value by value, on a clone without the committed results", "report", "-"),
 }
 FORMATS = (".md", ".tex", ".csv", ".png", ".pdf", ".json")  # in the order the index links them
-METRICS_FILE = "metrics.json"  # in each cell folder
 
 
 @dataclass
@@ -257,14 +256,14 @@ def collect_metrics(paths: Paths, models, targets, schemes, repeated_models) -> 
     for model in models:
         for target in targets:
             for scheme in schemes:
-                files[paths_module.cv_cell(model, target, scheme) / METRICS_FILE] = (
-                    paths_module.cv_cell(model, target, scheme, paths.cv) / METRICS_FILE)
-            files[paths_module.bootstrap_cell(model, target) / METRICS_FILE] = (
-                paths_module.bootstrap_cell(model, target, paths.bootstrap) / METRICS_FILE)
+                files[paths_module.cv_cell(model, target, scheme) / paths_module.METRICS] = (
+                    paths_module.cv_cell(model, target, scheme, paths.cv) / paths_module.METRICS)
+            files[paths_module.bootstrap_cell(model, target) / paths_module.METRICS] = (
+                paths_module.bootstrap_cell(model, target, paths.bootstrap) / paths_module.METRICS)
     for model in repeated_models:
         for target in targets:
-            files[paths_module.repeated_cv_cell(model, target) / METRICS_FILE] = (
-                paths_module.repeated_cv_cell(model, target, paths.repeated_cv) / METRICS_FILE)
+            files[paths_module.repeated_cv_cell(model, target) / paths_module.METRICS] = (
+                paths_module.repeated_cv_cell(model, target, paths.repeated_cv) / paths_module.METRICS)
     return {declared.as_posix(): json.loads(found.read_text()) for declared, found in sorted(files.items())}
 
 
