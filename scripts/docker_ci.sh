@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # CI's Docker part (`make docker-ci`, as root): make the base image, build the image with `make
-# docker-build`, then, through `make docker-run` (mounted exactly as `make docker-reproduce` mounts),
-# as a non-root host user: `make test`, and a slice of the reproduce path (the profile choice,
-# `make install data`, `dvc repro` of prepare, featurize, inputs, cluster, folds and one cheap cv cell).
+# docker-build`, check that its packages are the lock's (pip freeze against
+# requirements/constraints.txt), then, through `make docker-run` (mounted exactly as `make
+# docker-reproduce` mounts), as a non-root host user: `make test`, and a slice of the reproduce
+# path (the profile choice, `make install data`, `dvc repro` of prepare, featurize, inputs,
+# cluster, folds and one cheap cv cell).
 # It checks that the outputs land in the mounted checkout, owned by that user, and that `dvc
 # status` is clean for the slice. It works on a copy of the checkout (its committed state plus the
 # working tree's changes), never on the checkout itself.
@@ -63,6 +65,26 @@ make --no-print-directory docker-build IMAGE="$image" DOCKER_BUILD_ARGS="--netwo
   || { tail -n 40 "$work/build.log" >&2; fail "docker build"; }
 size=$(docker image inspect -f '{{.Size}}' "$image")
 say "image $image built in $(elapsed "$step"): $(( size / 1000000 )) MB ($(docker image inspect -f '{{json .Config.Labels}}' "$image"))"
+
+# The image's environment is the lock: every package requirements/constraints.txt pins, installed at
+# that version (torch with its build's local tag, +cpu here). The entry point wants a mounted
+# checkout, so pip runs in its place.
+pins() {  # `name==version` lines, comments and other lines dropped, names as PEP 503 compares them
+  sed -E 's/#.*//; s/[[:space:]]+//g' | awk -F '==' 'NF == 2 { name = tolower($1); gsub(/[-_.]+/, "-", name); print name "==" $2 }'
+}
+frozen=$(docker run --rm --entrypoint /home/electrode/venv/bin/pip "$image" freeze --all --disable-pip-version-check | pins) \
+  || fail "pip freeze in the image"
+differences=()
+while IFS= read -r pin; do
+  name=${pin%%==*} version=${pin#*==}
+  installed=$(awk -F '==' -v name="$name" '$1 == name { print $2 }' <<< "$frozen")
+  if [ "$installed" != "$version" ] && ! { [ "$name" = torch ] && [[ $installed == "$version"+* ]]; }; then
+    differences+=("$name: locked $version, in the image ${installed:-nothing}")
+  fi
+done < <(pins < requirements/constraints.txt)
+[ "${#differences[@]}" = 0 ] \
+  || fail "the image's packages differ from requirements/constraints.txt: $(printf '%s; ' "${differences[@]}")"
+say "the image's packages are the lock's: $(pins < requirements/constraints.txt | wc -l) pins, each at its version"
 
 # 4. The checkout as a non-root host user sees it.
 copy=$work/electrode-ml

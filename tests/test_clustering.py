@@ -60,6 +60,7 @@ def test_scaling_drops_nan_and_constant_columns():
     assert list(scaled["a"]) == [-1.225, 0.0, 1.225]  # (x - 2) / sqrt(2/3), to 3 decimals
 
 
+@pytest.mark.slow  # featurizes and maps the 150-row sample twice
 def test_last_bit_noise_in_the_features_leaves_the_clusters_unchanged(raw_sample):
     """Issue 'reproducible clusters': features perturbed by up to 1e-9 of their value (what another
     BLAS or CPU does to the last digits) give the same scaled input, map and DBSCAN labels. The

@@ -91,11 +91,88 @@ def test_trainer_is_checked_by_name(electrodes):
         make_model("crabnet", trainer="fast", **TINY).fit(electrodes, electrodes[TARGET])
 
 
-def test_stopped_and_shorter_models_keep_crabnets_schedule():
-    # The learning rate of each step is torch's CyclicLR as CrabNet.fit sets it up: base 1e-4,
-    # peak 6e-3 after epochs_step epochs, back at the base after 2 x epochs_step.
-    from electrode_ml.models.crabnet.batched import _learning_rates
+def triangular_rate(step: int, steps_per_epoch: int, epochs_step: int) -> float:
+    """crabnet's schedule by hand (CrabNet.fit: CyclicLR, base_lr 1e-4, max_lr 6e-3, step_size_up
+    epochs_step x the model's own batches per epoch): up from the base for one step size, down for
+    the next, and round again."""
+    step_size = epochs_step * steps_per_epoch
+    position = step % (2 * step_size)
+    rising = position if position <= step_size else 2 * step_size - position
+    return 1e-4 + (6e-3 - 1e-4) * rising / step_size
 
-    rates = _learning_rates(steps_per_epoch=3, epochs=4, epochs_step=2)
-    assert rates[0] == pytest.approx(1e-4) and rates[6] == pytest.approx(6e-3) and rates[-1] < rates[6]
-    assert torch.get_float32_matmul_precision() == "highest"
+
+@pytest.fixture
+def applied_rates(monkeypatch):
+    """Per Lamb update: the learning rate of each model taking the step (in model order) and the
+    float32 matmul precision in force. Lamb hands `per_column` each model's rate times its trust
+    ratio per weight tensor, from the two `per_tensor_norm`s just before (crabnet's Lamb: weight
+    norm clamped to [0, 10] over the Adam step's norm, 1 where either is 0); dividing the ratio out
+    leaves the rate."""
+    from electrode_ml.models.crabnet.batched import _StackedWeights
+
+    updates, norms = [], []
+    per_tensor_norm, per_column = _StackedWeights.per_tensor_norm, _StackedWeights.per_column
+
+    def recording_norm(self, values):
+        norms.append(per_tensor_norm(self, values))
+        return norms[-1]
+
+    def recording_per_column(self, rate_times_trust):
+        weight_norm, adam_norm = norms[-2].clamp(0, 10), norms[-1]
+        trust = torch.where((weight_norm == 0) | (adam_norm == 0), 1.0, weight_norm / adam_norm)
+        rates = (rate_times_trust / trust).cpu().numpy()
+        # One rate per model, whatever the weight tensor.
+        np.testing.assert_allclose(rates, np.broadcast_to(rates[:, :1], rates.shape), rtol=1e-5)
+        updates.append((rates[:, 0], torch.get_float32_matmul_precision()))
+        return per_column(self, rate_times_trust)
+
+    monkeypatch.setattr(_StackedWeights, "per_tensor_norm", recording_norm)
+    monkeypatch.setattr(_StackedWeights, "per_column", recording_per_column)
+    return updates
+
+
+def test_stopped_and_shorter_models_keep_crabnets_schedule(electrodes, applied_rates):
+    """A group of three: a long model (2 batches per epoch), a shorter one (1 batch: it sits out the
+    long one's second step) and a stopped one (2 batches, early stopping). Each takes its own
+    crabnet schedule in its own steps, and the stopped one takes no step after its stop; training
+    runs at float32 "highest" whatever the caller had set, which is restored afterwards."""
+    from sklearn.model_selection import train_test_split
+
+    from electrode_ml.models.crabnet.batched import CrabNetSettings, train_crabnets
+
+    seed, epochs, epochs_step = 0, 8, 1
+    settings = CrabNetSettings(epochs=epochs, epochs_step=epochs_step, batch_size=8,
+                               **{name: TINY[name] for name in ("d_model", "N", "dim_feedforward")})
+    # 20 rows: 4 held out for validation, 16 fitted, 2 batches of 8; 10 rows: 8 fitted, 1 batch.
+    long, shorter, stopped = np.arange(0, 20), np.arange(20, 30), np.arange(30, 50)
+    steps_per_epoch = [2, 1, 2]
+    # The stopped model's validation targets are NaN, so no SWA check (after epochs 2, 4, 6, 8)
+    # finds it a new minimum and it stops after the third; the others find one at the first check,
+    # so they cannot stop before the last epoch.
+    table = electrodes.iloc[:50]
+    targets = table[TARGET].to_numpy(dtype=float, copy=True)
+    targets[train_test_split(stopped, test_size=settings.val_size, random_state=seed)[1]] = np.nan
+
+    caller_precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium")
+    try:
+        fitted = train_crabnets(table["composition"].to_numpy(), targets, [long, shorter, stopped], settings,
+                                "cpu", seed)
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision(caller_precision)
+
+    assert [model.epochs_run for model in fitted] == [8, 8, 6]
+    expected, taken = [], [0, 0, 0]
+    for epoch in range(epochs):
+        for step in range(max(steps_per_epoch)):
+            taking = [k for k in range(3) if step < steps_per_epoch[k] and epoch < fitted[k].epochs_run]
+            if taking:
+                expected.append([triangular_rate(taken[k], steps_per_epoch[k], epochs_step) for k in taking])
+            for k in taking:
+                taken[k] += 1
+    assert taken == [16, 8, 12]
+    assert len(applied_rates) == len(expected)
+    for number, ((rates, precision), by_hand) in enumerate(zip(applied_rates, expected)):
+        np.testing.assert_allclose(rates, by_hand, rtol=1e-5, err_msg=f"Lamb update {number}")
+        assert precision == "highest"

@@ -1,9 +1,11 @@
 """The Docker image: lint-clean, one Dockerfile for users and CI, built from the same lock and install
 script as `make install`, a small build context, and a Makefile whose targets work inside it.
 
-CI builds and runs the image itself (`make docker-ci`); these checks are the static part, cheap
-enough for `make test`, which never needs Docker.
+CI builds and runs the image itself (`make docker-ci`, which also compares the image's packages
+with the lock); these checks are the part that needs no Docker, cheap enough for `make test`.
 """
+import json
+import os
 import re
 import subprocess
 import sys
@@ -38,18 +40,46 @@ def test_hadolint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_image_installs_from_the_same_lock_as_make_install():
-    makefile = (REPOSITORY / "Makefile").read_text()
-    assert "bash scripts/install.sh" in makefile
-    assert "RUN bash scripts/install.sh" in DOCKERFILE
-    assert "COPY --chown=electrode:electrode requirements/ requirements/" in DOCKERFILE
-    # No package is installed in the image except through the install script.
-    assert not re.search(r"pip3? install", DOCKERFILE)
-    install = (REPOSITORY / "scripts/install.sh").read_text()
-    # The script pins nothing itself: every version comes from requirements/.
-    assert not re.search(r"[A-Za-z0-9_-]+==\d", install)
-    assert "requirements/constraints.txt" in install and "requirements/crabnet.txt" in install
-    assert "TORCH_INDEX_URL" in install
+# Stands in for python3.11, and as `python -m venv DIR` makes DIR/bin/python and DIR/bin/pip of
+# itself: every call is recorded, nothing is installed.
+RECORDING_PYTHON = """#!{python}
+import json, os, shutil, sys
+with open({log!r}, "a") as log:
+    log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
+if sys.argv[1:3] == ["-m", "venv"]:
+    os.makedirs(os.path.join(sys.argv[3], "bin"))
+    for name in ("python", "pip"):
+        shutil.copy(sys.argv[0], os.path.join(sys.argv[3], "bin", name))
+"""
+
+
+@pytest.mark.parametrize("torch_index", ["", dockerfile_arg("TORCH_INDEX_URL")])
+def test_the_install_script_installs_the_lock_and_nothing_else(tmp_path, torch_index):
+    """scripts/install.sh, as `make install` and the image run it (the image with its torch index),
+    against a python that records what it is asked: every pip install is the torch pin read from
+    requirements/constraints.txt, requirements.txt under that lock, crabnet.txt, or the package."""
+    log = tmp_path / "calls.jsonl"
+    python = tmp_path / "python3.11"
+    python.write_text(RECORDING_PYTHON.format(python=sys.executable, log=str(log)))
+    python.chmod(0o755)
+    environment = {name: value for name, value in os.environ.items() if name != "TORCH_INDEX_URL"}
+    result = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
+                            env={**environment, "PYTHON": str(python), "VENV": str(tmp_path / "venv"),
+                                 **({"TORCH_INDEX_URL": torch_index} if torch_index else {})})
+    assert result.returncode == 0, result.stderr
+    pip_calls = [call[1:] for call in map(json.loads, log.read_text().splitlines()) if call[0] == "pip"]
+    torch_pin = next(line for line in (REPOSITORY / "requirements/constraints.txt").read_text().splitlines()
+                     if line.startswith("torch=="))
+    # What each call installs: its arguments less pip's options that choose no package.
+    choose_no_package = {"install", "--disable-pip-version-check", "--no-input", "-q", "--no-deps",
+                         "--ignore-requires-python", "--no-build-isolation"}
+    installs = [[argument for argument in call if argument not in choose_no_package] for call in pip_calls]
+    assert all(call[0] == "install" for call in pip_calls)
+    assert installs == [[torch_pin, *(["--index-url", torch_index] if torch_index else [])],
+                        ["-r", "requirements/requirements.txt", "-c", "requirements/constraints.txt"],
+                        ["-r", "requirements/crabnet.txt"],
+                        ["-e", "."]]
+    assert (tmp_path / "venv/.installed").exists()  # stamped once all of it went through
 
 
 def test_the_lock_pins_every_top_level_requirement():
@@ -134,7 +164,10 @@ def test_docker_reproduce_mounts_the_checkout_at_the_images_workdir_and_runs_as_
     assert run.endswith("electrode-ml:test make reproduce")
 
 
-def test_make_test_needs_no_docker_and_ci_runs_the_docker_part_after_it():
-    assert "docker" not in make("-n", "test", VENV=IMAGE_VENV).lower()
-    ci = [line for line in (REPOSITORY / ".ci/run").read_text().splitlines() if line and not line.startswith("#")]
-    assert ci.index("make test") < ci.index("make docker-ci")
+def test_make_test_needs_no_docker(tmp_path):
+    """What `make test` would run from nothing (environment, data, tests): no command of it is docker."""
+    commands = make("-n", "test", VENV=str(tmp_path / "venv")).splitlines()
+    assert commands[-1].split()[1:] == ["-m", "pytest", "-q"]
+    # Each word by its file name: the temporary folder may be named after this test.
+    words = [Path(word).name for command in commands for word in command.split()]
+    assert not [word for word in words if word == "docker" or word.startswith("docker-")]  # nor a docker-* target

@@ -53,6 +53,7 @@ def test_an_element_without_data_gives_nan_as_the_library_does():
                                             "feature_labels": lambda self: ["x"]})())(Composition("LiFePO4"))
 
 
+@pytest.mark.slow  # featurizes the 150-row sample three times
 def test_interrupted_featurize_exits_non_zero_writes_nothing_and_a_rerun_is_clean(tmp_path, raw_sample):
     (tmp_path / "data").mkdir()
     raw_sample.to_csv(tmp_path / "data" / "sample.csv", index=False)
@@ -207,3 +208,48 @@ def test_forest_predictions_are_bit_identical_with_several_jobs(model_inputs_sam
     predictions = [make_model("rf_magpie", n_estimators=60, n_jobs=2).fit(X, y).predict(X) for _ in range(3)]
     for other in predictions[1:]:
         assert np.array_equal(predictions[0], other)
+
+
+BREAK_ONE_FORMULA = """
+import sys
+from matminer.featurizers.composition import {step}
+
+original = {step}.featurize
+
+def featurize(self, composition):  # named as the method it replaces: worker processes unpickle it by name
+    if composition.reduced_formula == {formula!r}:
+        raise MemoryError("simulated")
+    return original(self, composition)
+
+{step}.featurize = featurize  # before the stage builds its featurizers; worker processes fork from here
+from electrode_ml.cli import main
+main(["featurize"])
+"""
+
+
+@pytest.mark.parametrize("representation, step, n_jobs", [("magpie", "ElementProperty", 1),
+                                                          ("magpie", "ElementProperty", 2),
+                                                          ("modnet", "Miedema", 2)])
+def test_a_featurizer_error_exits_non_zero_names_it_and_keeps_the_previous_outputs(tmp_path, raw_sample, representation,
+                                                                                  step, n_jobs):
+    (tmp_path / "data").mkdir()
+    raw_sample.head(12).to_csv(tmp_path / "data" / "sample.csv", index=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
+        "prepare": {"raw_csv": "data/sample.csv"},
+        "featurize": {"representations": [representation], "n_jobs": n_jobs}}))
+    assert _electrode_ml("prepare", cwd=tmp_path).returncode == 0
+    assert _electrode_ml("featurize", cwd=tmp_path).returncode == 0
+    outputs = sorted((tmp_path / "results/features").iterdir())
+    before = {path.name: path.read_bytes() for path in outputs}
+
+    formula = Composition(raw_sample.loc[11, "Formula Discharge"]).reduced_formula
+    code = BREAK_ONE_FORMULA.format(step=step, formula=formula)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    # After the progress bars: one line and the hint; none of matminer's advice to ignore errors.
+    message = result.stderr.strip().splitlines()[-2:]
+    assert message[1].startswith("(set ELECTRODE_ML_TRACEBACK=1"), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "TO SKIP" not in result.stderr
+    assert message[0].startswith(f"electrode-ml featurize: {step} failed on ") and message[0].endswith("MemoryError: simulated")
+    assert {path.name: path.read_bytes() for path in sorted((tmp_path / "results/features").iterdir())} == before

@@ -3,6 +3,7 @@
 labelled with its unit in brackets, no title; and the printed numbers are the tables' numbers."""
 import re
 
+import matplotlib.image
 import matplotlib.text
 import numpy as np
 import pandas as pd
@@ -209,7 +210,17 @@ def test_loco_heatmap_leaves_out_the_control_and_marks_overflow(every_figure):
     assert colour_bar.norm.vcenter == 1
 
 
-def test_figures_are_written_as_png_and_pdf(tmp_path):
+def test_figures_are_written_as_png_and_pdf_at_their_printed_size(tmp_path):
+    """The PNG decodes at 300 dpi to the figure's width and is not blank; the PDF is one page of the
+    same size, in points."""
     written = maps.working_ion_distribution(pd.Series(["Li", "Li", "Na"]), tmp_path / "ions")
     assert [path.name for path in written] == ["ions.png", "ions.pdf"]
-    assert all(path.stat().st_size > 0 for path in written)
+    width_in = plotting.FIGURE_WIDTHS_IN["working_ion_distribution"]
+    pixels = matplotlib.image.imread(written[0])
+    assert pixels.shape[1] == round(width_in * 300)
+    assert pixels[..., :3].std() > 0.05  # drawn on, not a blank page
+    pdf = written[1].read_bytes()
+    assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type /Page\b", pdf)) == 1
+    width_pt, height_pt = map(float, re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf).groups())
+    assert width_pt == pytest.approx(width_in * 72)
+    assert height_pt == pytest.approx(pixels.shape[0] / 300 * 72, abs=0.5)

@@ -4,6 +4,7 @@ the Docker image, always has files newer than the environment."""
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,18 +54,36 @@ def test_the_hash_follows_the_contents_of_the_lock(tmp_path):
     assert hash_of() != inputs_hash()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_an_environment_from_other_lock_files_that_cannot_be_rebuilt_is_left_alone(tmp_path):
-    venv = tmp_path / "venv"
-    venv.mkdir()
-    (venv / ".installed").write_text("0" * 64 + "\n")
-    (venv / "bin").mkdir()
-    venv.chmod(0o555)
-    try:
-        result = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
-                                env={**os.environ, "VENV": str(venv)})
-    finally:
-        venv.chmod(0o755)
-    assert result.returncode == 1
-    assert "other lock files" in result.stderr and "make docker-build" in result.stderr
-    assert (venv / "bin").is_dir() and (venv / ".installed").exists()
+def unprivileged_prefix() -> list[str]:
+    """A command prefix that runs as a user who may not write where root made files: none needed
+    when the tests are not root; CI runs them as root, so there they drop to nobody."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv"):
+        return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if shutil.which("runuser"):
+        return ["runuser", "-u", "nobody", "--"]
+    pytest.skip("root, with neither setpriv nor runuser to run the script as an unprivileged user")
+
+
+def test_an_environment_from_other_lock_files_that_cannot_be_rebuilt_is_left_alone():
+    prefix = unprivileged_prefix()
+    # Not tmp_path: under root it sits in a folder only root may enter. The script is copied there
+    # too, since the checkout may sit in root's home; it reads no other file before it refuses.
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        scratch.chmod(0o755)
+        shutil.copy(REPOSITORY / "scripts/install.sh", scratch / "install.sh")
+        venv = scratch / "venv"
+        venv.mkdir()
+        (venv / ".installed").write_text("0" * 64 + "\n")
+        (venv / "bin").mkdir()
+        venv.chmod(0o555)
+        try:
+            result = subprocess.run([*prefix, "bash", "install.sh"], cwd=scratch, capture_output=True, text=True,
+                                    env={**os.environ, "VENV": str(venv)})
+        finally:
+            venv.chmod(0o755)
+        assert result.returncode == 1, result.stderr
+        assert "other lock files" in result.stderr and "make docker-build" in result.stderr
+        assert (venv / "bin").is_dir() and (venv / ".installed").exists()

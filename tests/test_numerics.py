@@ -36,6 +36,7 @@ def run_workload(raw_csv: Path, out: Path, environment: dict, *flags: str) -> di
 
 
 @pytest.mark.skipif(numerics.unpinnable_reason() is not None, reason="the pin needs an x86-64 CPU with AVX2 and FMA")
+@pytest.mark.slow  # four workloads, each in two environments and two processes: about 2 minutes
 def test_another_cpu_computes_the_same_bytes_when_pinned(tmp_path):
     raw_csv = Path(__file__).resolve().parents[1] / "data" / "mp_batteries.csv"
     here = run_workload(raw_csv, tmp_path / "here", {})

@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+# Each test clones the checkout and runs DVC stages in it: about 3 minutes together.
+pytestmark = pytest.mark.slow
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

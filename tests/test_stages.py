@@ -35,6 +35,7 @@ def workspace(tmp_path, raw_sample):
     return tmp_path
 
 
+@pytest.mark.slow  # the three stages through the command line on 150 rows; featurize failures run fast at 12 rows
 def test_prepare_featurize_cluster_on_real_sample(workspace, raw_sample):
     prepared = _electrode_ml("prepare", cwd=workspace)
     assert prepared.returncode == 0, prepared.stderr

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     except ElectrodeMLError as error:
         # Bad data, a bad parameter, a missing file: the message names it, a traceback would bury
         # it. Every other exception is a bug and keeps its traceback.
-        if os.environ.get("ELECTRODE_ML_TRACEBACK"):
+        if os.environ.get("ELECTRODE_ML_TRACEBACK", "0") not in ("", "0"):
             raise
         sys.exit(f"electrode-ml {name}: {error}\n(set ELECTRODE_ML_TRACEBACK=1 for the traceback)")
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml.data.electrodes import RAW_COLUMNS
+from electrode_ml.errors import ElectrodeMLError
 from electrode_ml.files import write_json, write_table
 
 # Battery Explorer title -> mp-api field of `materials.insertion_electrodes.search` (PROVENANCE.md).
@@ -39,6 +40,10 @@ FIELDS = {
 }
 
 
+class DownloadError(ElectrodeMLError):
+    """The Materials Project's response is not what `FIELDS` expects; the message names the document and field."""
+
+
 def documents_to_table(documents: list[dict]) -> pd.DataFrame:
     """mp-api insertion-electrode documents (as dicts) -> the Battery Explorer CSV schema."""
     rows = []
@@ -46,7 +51,8 @@ def documents_to_table(documents: list[dict]) -> pd.DataFrame:
         missing = [field for field in FIELDS.values() if field not in document]
         if missing:
             name = document.get("battery_id", f"document {position}")
-            raise ValueError(f"{name}: the response lacks field(s) {missing}")
+            raise DownloadError(f"{name}: the response lacks field(s) {missing}; this command reads mp-api 0.43's "
+                                "field names (FIELDS in electrode_ml/commands/download.py)")
         rows.append({title: _plain(document[field]) for title, field in FIELDS.items()})
     return pd.DataFrame(rows, columns=list(RAW_COLUMNS))
 

@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="where --csv mode writes its predictions (default: stdout)")
     parser.add_argument("--models", type=Path, default=paths.TRAINED_MODELS,
                         help="trained models, from the train stage (default: %(default)s)")
+    parser.add_argument("--nan-counts", type=Path, default=paths.FEATURE_NAN_COUNTS,
+                        help="which features were ever undefined in training, from the featurize stage (default: %(default)s)")
     args = parser.parse_args(argv)
     if (args.composition is None) == (args.csv is None):
         parser.error("give one composition (with --ion) or --csv, not both")
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         candidates, source = read_candidates(args.csv), str(args.csv)
     else:
         candidates, source = pd.DataFrame({"composition": [args.composition], "working_ion": [args.ion]}), "input"
-    result = predict(candidates, args.models, source=source)
+    result = predict(candidates, args.models, args.nan_counts, source=source)
     if args.csv is not None:
         if args.out:
             write_table(result, args.out)

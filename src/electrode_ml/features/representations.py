@@ -93,11 +93,15 @@ class StrictFeaturize:
                 f"{self.step_name} failed on {composition.formula}: {type(error).__name__}: {error}") from error
 
 
+MATMINER_ADVICE = "\nTO SKIP THESE ERRORS"
+
+
 def first_message(error: BaseException) -> str:
     """matminer re-raises a featurizer's exception as a new one of the same type, with advice to
-    set `ignore_errors=True` appended; the original, without that advice, is its context."""
-    original = error.__context__ if isinstance(error.__context__, type(error)) else error
-    return str(original)
+    set `ignore_errors=True` appended (advice that does not apply: StrictFeaturize decides what
+    becomes NaN). From a worker process (`n_jobs` > 1) only that new exception comes back, so the
+    advice is cut from its text."""
+    return str(error).split(MATMINER_ADVICE)[0]
 
 
 @contextmanager
