@@ -227,16 +227,16 @@ main(["featurize"])
 """
 
 
-@pytest.mark.parametrize("representation, step, n_jobs", [("magpie", "ElementProperty", 1),
+@pytest.mark.parametrize("representation, step, workers", [("magpie", "ElementProperty", 1),
                                                           ("magpie", "ElementProperty", 2),
                                                           ("modnet", "Miedema", 2)])
 def test_a_featurizer_error_exits_non_zero_names_it_and_keeps_the_previous_outputs(tmp_path, raw_sample, representation,
-                                                                                  step, n_jobs):
+                                                                                  step, workers):
     (tmp_path / "data").mkdir()
     raw_sample.head(12).to_csv(tmp_path / "data" / "sample.csv", index=False)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({
         "prepare": {"raw_csv": "data/sample.csv"},
-        "featurize": {"representations": [representation], "n_jobs": n_jobs}}))
+        "featurize": {"representations": [representation]}, "compute": {"workers": workers}}))
     assert _electrode_ml("prepare", cwd=tmp_path).returncode == 0
     assert _electrode_ml("featurize", cwd=tmp_path).returncode == 0
     outputs = sorted((tmp_path / "results/features").iterdir())

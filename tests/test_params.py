@@ -31,7 +31,6 @@ def test_unknown_parameter_is_named(tmp_path):
     [
         ("prepare:\n  outlier_sigma: two\n", "prepare.outlier_sigma = 'two'"),
         ("prepare:\n  on_bad_row: 3\n", "prepare.on_bad_row = 3"),
-        ("featurize:\n  n_jobs: 1.5\n", "featurize.n_jobs = 1.5"),
         ("featurize:\n  representations: magpie\n", "featurize.representations"),
         ("featurize:\n  representations: [magpie, 3]\n", "featurize.representations = \\['magpie', 3\\]"),
         ("cluster:\n  min_samples: true\n", "cluster.min_samples = True should be int"),  # no bool for int

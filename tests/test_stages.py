@@ -27,7 +27,7 @@ def workspace(tmp_path, raw_sample):
     params = {
         "prepare": {"raw_csv": "data/sample.csv", "composition_column": "Formula Discharge",
                     "outlier_sigma": None, "on_bad_row": "error"},
-        "featurize": {"representations": ["magpie", "modnet"], "n_jobs": 1},
+        "featurize": {"representations": ["magpie", "modnet"]},
         # A 150-row sample is sparser than the full data: a smaller perplexity and a wider eps.
         "cluster": {"perplexity": 15, "eps": 4.0, "min_samples": 5},
     }

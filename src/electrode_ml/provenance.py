@@ -11,6 +11,7 @@ import datetime
 import os
 import platform
 from importlib import metadata
+from pathlib import Path
 
 LIBRARIES = ("electrode-ml", "torch", "crabnet", "tensorflow", "modnet", "matminer", "pymatgen", "scikit-learn",
              "umap-learn", "ElMD", "pandas", "numpy")
@@ -26,15 +27,21 @@ def library_versions() -> dict:
     return versions
 
 
+# Where the NVIDIA driver lists its GPUs (also inside a container given them): without it torch
+# can see no CUDA device, and a stage need not import torch (a second per stage) to learn so.
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
 def device_description() -> str:
     """The accelerator torch would use, else the CPU."""
-    try:
-        import torch
+    if NVIDIA_GPUS.is_dir():
+        try:
+            import torch
 
-        if torch.cuda.is_available():
-            return f"cuda: {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
+            if torch.cuda.is_available():
+                return f"cuda: {torch.cuda.get_device_name(0)}"
+        except ImportError:
+            pass
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 

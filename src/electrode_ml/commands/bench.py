@@ -103,6 +103,28 @@ def bench_fits(model_name: str, hyperparameters: dict, label: str) -> dict:
     return record
 
 
+def bench_cell_workers(model_name: str, hyperparameters: dict, fits: int = 4) -> dict:
+    """A cell's fits (`fits` stratified-fold-sized training sets) on one worker and on two
+    (electrode_ml.compute), worker start-up included: the parallel efficiency a cell gets."""
+    from electrode_ml.compute import ComputeParams
+    from electrode_ml.evaluation.validation import held_out_predictions
+    from electrode_ml.models.registry import make_model
+    from electrode_ml.stages.cell import model_data
+
+    model = make_model(model_name, **hyperparameters)
+    X, y = model_data(model_name, FIT_TARGET)
+    fold = np.random.default_rng(0).permutation(len(X)) % 5
+    splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(fits)]
+    seconds = {}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        held_out_predictions(model, X, y, splits, ComputeParams(workers=workers))
+        seconds[workers] = time.perf_counter() - start
+    label = f"cell.{model_name}_{fits}_fits"
+    return {f"{label}.seconds_1_worker": round(seconds[1], 1), f"{label}.seconds_2_workers": round(seconds[2], 1),
+            f"{label}.speedup_2_workers": round(seconds[1] / seconds[2], 2)}
+
+
 def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
     """CrabNet at its default size, the five folds of a stratified cell trained together by the
     batched trainer (the paper profile's), for `epochs` epochs: set beside the one-model fit of
@@ -146,6 +168,8 @@ def sections(crabnet_default_epochs: int) -> dict:
             f"crabnet_default_size_{crabnet_default_epochs}_epochs"),
         "crabnet_quick": lambda electrodes: bench_fits("crabnet", profile_block("quick", "crabnet"),
                                                        "crabnet_quick_profile"),
+        **{f"cell_workers_{name}": (lambda electrodes, name=name: bench_cell_workers(name, profile_block("quick", name)))
+           for name in ("rf_magpie", "modnet", "crabnet")},
         "crabnet_batched": lambda electrodes: bench_crabnet_batched(
             crabnet_default_epochs, profile_block("paper", "crabnet").get("matmul_precision", "highest")),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from electrode_ml.compute import compute_params
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.models.registry import MODELS, make_model
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, read_params
@@ -40,6 +41,10 @@ def check(path: Path, profile: str | None = None) -> list[str]:
             load_section(section, schema, path)
         except ParameterError as error:
             problems.append(str(error))
+    try:
+        compute_params(path)
+    except ParameterError as error:
+        problems.append(str(error))
     for key, known in (("models", MODELS), ("targets", TARGET_KEYS), ("schemes", SCHEMES),
                        ("repeated_cv.models", params.get("models") or [])):
         value = params.get("repeated_cv", {}).get("models") if key == "repeated_cv.models" else params.get(key)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from electrode_ml.compute import ComputeParams, map_in_workers
+
 
 def mae(y_true, y_pred) -> float:
     return float(np.mean(np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))))
@@ -27,26 +29,73 @@ def two_sigma(values) -> float:
     return float(2 * values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-def cross_validate(model, X: pd.DataFrame, y: pd.Series, folds: pd.Series, progress=None) -> pd.DataFrame:
+def _fit_and_predict(split: tuple[np.ndarray, np.ndarray], model, X: pd.DataFrame, y: pd.Series) -> np.ndarray:
+    """A fresh clone of `model` fitted on the training rows of `split`, its predictions for the test rows
+    (positions in X). Module level: Dask sends it to the workers by reference."""
+    train, test = split
+    return clone(model).fit(X.iloc[train], y.iloc[train]).predict(X.iloc[test])
+
+
+def _fit(rows: np.ndarray, model, X: pd.DataFrame, y: pd.Series):
+    return clone(model).fit(X.iloc[rows], y.iloc[rows])
+
+
+def held_out_predictions(model, X: pd.DataFrame, y: pd.Series, splits: list[tuple[np.ndarray, np.ndarray]],
+                         compute: ComputeParams | None = None, progress=None) -> list[np.ndarray]:
+    """For each (train rows, test rows) split (positions in X), a fresh clone of `model` fitted on the
+    training rows and its predictions for the test rows.
+
+    Where the fits run: a model that trains several fits together (`trains_together`, CrabNet's
+    batched trainer on a GPU) gets every split in one `fit_many` call here; a model whose fit is too
+    cheap to send anywhere (`fits_in_process`, the control) fits here, one split after another;
+    every other fit runs in a one-thread worker process (`electrode_ml.compute`), in parallel, and
+    computes the same bytes as it would alone.
+    """
+    if getattr(model, "trains_together", False):
+        fitted = model.fit_many(X, y, [train for train, _ in splits])
+        return [one.predict(X.iloc[test]) for one, (_, test) in zip(fitted, splits)]
+    if getattr(model, "fits_in_process", False):
+        return [_fit_and_predict(split, model, X, y) for split in (progress(splits) if progress else splits)]
+    return map_in_workers(_fit_and_predict, splits, compute or ComputeParams(), shared=(model, X, y),
+                          progress=progress)
+
+
+def fit_in_worker(model, X: pd.DataFrame, y: pd.Series, compute: ComputeParams | None = None):
+    """`model` fitted on all of X, where `held_out_predictions` would fit it: the same bytes as a
+    cell's fits on the same rows."""
+    if getattr(model, "trains_together", False) or getattr(model, "fits_in_process", False):
+        return model.fit(X, y)
+    (fitted,) = map_in_workers(_fit, [np.arange(len(X))], compute or ComputeParams(), shared=(model, X, y))
+    return fitted
+
+
+def cross_validate_draws(model, X: pd.DataFrame, y: pd.Series, draws: dict, compute: ComputeParams | None = None,
+                         progress=None) -> pd.DataFrame:
+    """Out-of-fold predictions for every draw of folds: one row per draw and electrode (draw,
+    battery_id, fold, y_true, y_pred), rows by draw, then fold, then X's order.
+
+    `draws` maps a draw's name to its folds (battery_id -> fold); every fit of every draw is one
+    split of `held_out_predictions`, so all of them can run at once.
+    """
+    keys, splits = [], []
+    for draw, folds in draws.items():
+        folds = folds.loc[X.index].to_numpy()
+        for fold in sorted(set(folds)):
+            keys.append((draw, fold))
+            splits.append((np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)))
+    predictions = held_out_predictions(model, X, y, splits, compute, progress)
+    return pd.concat([pd.DataFrame({"draw": draw, "battery_id": X.index[test], "fold": fold,
+                                    "y_true": y.iloc[test].to_numpy(), "y_pred": predicted})
+                      for (draw, fold), (_, test), predicted in zip(keys, splits, predictions)], ignore_index=True)
+
+
+def cross_validate(model, X: pd.DataFrame, y: pd.Series, folds: pd.Series, compute: ComputeParams | None = None,
+                   progress=None) -> pd.DataFrame:
     """Out-of-fold predictions: one row per electrode (battery_id, fold, y_true, y_pred).
 
-    `folds` maps battery_id -> fold; a fresh clone of `model` is fitted for every fold. A model
-    that trains several fits together (`trains_together`, CrabNet's batched trainer) gets every
-    fold's training rows in one `fit_many` call; the others fit fold by fold, under the progress bar.
-    """
-    folds = folds.loc[X.index]
-    parts = []
-    fold_ids = sorted(folds.unique())
-    tests = {fold: (folds == fold).to_numpy() for fold in fold_ids}
-    together = getattr(model, "trains_together", False)
-    if together:
-        fitted_by_fold = dict(zip(fold_ids, model.fit_many(X, y, [np.flatnonzero(~tests[fold]) for fold in fold_ids])))
-    for fold in (progress(fold_ids) if progress else fold_ids):
-        test = tests[fold]
-        fitted = fitted_by_fold[fold] if together else clone(model).fit(X[~test], y[~test])
-        parts.append(pd.DataFrame({"battery_id": X.index[test], "fold": fold, "y_true": y[test].to_numpy(),
-                                   "y_pred": fitted.predict(X[test])}))
-    return pd.concat(parts, ignore_index=True)
+    `folds` maps battery_id -> fold; a fresh clone of `model` is fitted for every fold
+    (`held_out_predictions` says where)."""
+    return cross_validate_draws(model, X, y, {0: folds}, compute, progress).drop(columns="draw")
 
 
 def per_fold_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -82,32 +131,29 @@ def mae_by_group(predictions: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
 
 
 def bootstrap_curve(model, X: pd.DataFrame, y: pd.Series, test: pd.Series, fractions, repeats: int, seed: int,
-                    progress=None) -> pd.DataFrame:
+                    compute: ComputeParams | None = None, progress=None) -> pd.DataFrame:
     """Learning curve by bootstrap: for each fraction and repeat, draw that share of the training
     pool with replacement, fit, and score on the fixed held-out rows (`test`, a boolean mask).
 
-    The control is scored on the same draws, so each row carries its own SMAE. A model that trains
-    several fits together (`trains_together`) gets every draw of the cell in one `fit_many` call;
-    CrabNet's batched trainer then trains the draws of similar size together (one group per fraction).
+    The control is scored on the same draws, so each row carries its own SMAE. The fits are the
+    splits of `held_out_predictions` (CrabNet's batched trainer trains the draws of similar size
+    together, one group per fraction).
     """
     from electrode_ml.models.control import Control
 
     test = test.loc[X.index].to_numpy()
+    held_out = np.flatnonzero(test)
     pool = np.flatnonzero(~test)
     rng = np.random.default_rng(seed)
     draws = [(fraction, repeat, rng.choice(pool, size=max(2, round(fraction * len(pool))), replace=True))
              for fraction in fractions for repeat in range(repeats)]
-    together = getattr(model, "trains_together", False)
-    if together:
-        fitted_by_draw = model.fit_many(X, y, [rows_drawn for _, _, rows_drawn in draws])
+    predictions = held_out_predictions(model, X, y, [(rows_drawn, held_out) for _, _, rows_drawn in draws],
+                                       compute, progress)
     rows = []
-    for number, (fraction, repeat, rows_drawn) in enumerate(progress(draws) if progress else draws):
-        X_train, y_train = X.iloc[rows_drawn], y.iloc[rows_drawn]
-        fitted = fitted_by_draw[number] if together else clone(model).fit(X_train, y_train)
-        predictions = fitted.predict(X[test])
-        control = Control().fit(X_train, y_train).predict(X[test])
+    for (fraction, repeat, rows_drawn), predicted in zip(draws, predictions):
+        control = Control().fit(X.iloc[rows_drawn], y.iloc[rows_drawn]).predict(X[test])
         rows.append({"fraction": fraction, "repeat": repeat, "n_train": len(rows_drawn),
-                     "mae": mae(y[test], predictions), "r2": r2(y[test], predictions),
+                     "mae": mae(y[test], predicted), "r2": r2(y[test], predicted),
                      "control_mae": mae(y[test], control)})
     curve = pd.DataFrame(rows)
     return curve.assign(smae=curve["mae"] / curve["control_mae"])

@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
+from electrode_ml.compute import compute_params
 from electrode_ml.evaluation.validation import bootstrap_curve, summarize_curve
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import ParameterError, active_profile, load_section, parameters
@@ -41,8 +42,9 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
 
     start = time.perf_counter()
     curve = bootstrap_curve(model, X, y, folds == params.holdout_fold, fractions, repeats,
-                            seed=profile["seed"],
-                            progress=lambda draws: tqdm(draws, desc=f"bootstrap {model_name}/{target}", unit="fit"))
+                            seed=profile["seed"], compute=compute_params(params_path),
+                            progress=lambda fits: tqdm(fits, desc=f"bootstrap {model_name}/{target}", unit="fit",
+                                                       total=len(fractions) * repeats))
     seconds = time.perf_counter() - start
     summary = summarize_curve(curve)
     prefix = f"{model_name}.{target}.bootstrap"

@@ -15,6 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
+from electrode_ml.compute import compute_params
 from electrode_ml.evaluation.validation import cross_validate, mae_by_group, per_fold_metrics, summarize
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import make_model
@@ -34,7 +35,8 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
 
     start = time.perf_counter()
     label = f"cv {model_name}/{target}/{scheme}"
-    predictions = cross_validate(model, X, y, folds, progress=lambda f: tqdm(f, desc=label, unit="fold"))
+    predictions = cross_validate(model, X, y, folds, compute_params(params_path),
+                                 progress=lambda fits: tqdm(fits, desc=label, unit="fold", total=folds.nunique()))
     seconds = time.perf_counter() - start
     control_predictions = cross_validate(control, X, y, folds)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import paths
+from electrode_ml.compute import compute_params, usable_cores
 from electrode_ml.data.electrodes import DataValidationError
 from electrode_ml.features.representations import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import interrupts_deferred, write_json, write_table
@@ -25,10 +26,10 @@ from electrode_ml.provenance import timing_record
 @parameters
 class FeaturizeParams:
     representations: list[str] = field(default_factory=lambda: list(REPRESENTATIONS))
-    n_jobs: int = 1
 
 
-def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True) -> dict:
+def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True, processes: int = 1) -> dict:
+    """`processes`: matminer's worker processes (the same values whatever their number)."""
     unknown = [name for name in params.representations if name not in REPRESENTATIONS]
     if unknown:
         raise ParameterError(f"featurize.representations: unknown {unknown} (known: {list(REPRESENTATIONS)})")
@@ -39,7 +40,7 @@ def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: 
     seconds, tables, nan_counts = {}, {}, []
     for name in params.representations:
         start = time.perf_counter()
-        table = featurize_unique(REPRESENTATIONS[name](n_jobs=params.n_jobs), electrodes, progress=progress)
+        table = featurize_unique(REPRESENTATIONS[name](n_jobs=processes), electrodes, progress=progress)
         seconds[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
         tables[name] = table
         # Per composition, not per electrode: a NaN is a property of the formula.
@@ -65,4 +66,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=paths.FEATURES, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    run(load_section("featurize", FeaturizeParams, args.params), args.electrodes, args.out)
+    compute = compute_params(args.params)
+    run(load_section("featurize", FeaturizeParams, args.params), args.electrodes, args.out,
+        processes=compute.workers or usable_cores())

@@ -17,7 +17,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from electrode_ml import paths
-from electrode_ml.evaluation.validation import cross_validate, per_fold_metrics, two_sigma
+from electrode_ml.compute import compute_params
+from electrode_ml.evaluation.validation import cross_validate_draws, per_fold_metrics, two_sigma
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import make_model
 from electrode_ml.params import parameters
@@ -34,12 +35,17 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     control = make_model("control")
     folds = pd.read_csv(folds_csv)
+    draws = {repeat: draw.set_index("battery_id")["fold"] for repeat, draw in folds.groupby("repeat")}
     start = time.perf_counter()
+    fits = sum(draw.nunique() for draw in draws.values())
+    predictions = cross_validate_draws(model, X, y, draws, compute_params(params_path),
+                                       progress=lambda done: tqdm(done, desc=f"repeated cv {model_name}/{target}",
+                                                                  unit="fit", total=fits))
+    control_predictions = cross_validate_draws(control, X, y, draws)
     tables = []
-    for repeat, draw in tqdm(folds.groupby("repeat"), desc=f"repeated cv {model_name}/{target}", unit="draw"):
-        assignment = draw.set_index("battery_id")["fold"]
-        model_folds = per_fold_metrics(cross_validate(model, X, y, assignment))
-        control_folds = per_fold_metrics(cross_validate(control, X, y, assignment))
+    for repeat in draws:
+        model_folds = per_fold_metrics(predictions[predictions["draw"] == repeat])
+        control_folds = per_fold_metrics(control_predictions[control_predictions["draw"] == repeat])
         tables.append(model_folds.assign(repeat=repeat, control_mae=control_folds["mae"].to_numpy()))
     seconds = time.perf_counter() - start
     per_fold = pd.concat(tables, ignore_index=True)[["repeat", "fold", "n", "mae", "r2", "control_mae"]]

@@ -11,7 +11,9 @@ from pathlib import Path
 import joblib
 
 from electrode_ml import paths
+from electrode_ml.compute import compute_params
 from electrode_ml.data.targets import TARGET_KEYS
+from electrode_ml.evaluation.validation import fit_in_worker
 from electrode_ml.files import atomic_path
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 
@@ -20,7 +22,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
              out_dir: Path) -> float:
     model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     start = time.perf_counter()
-    model.fit(X, y)
+    model = fit_in_worker(model, X, y, compute_params(params_path))
     seconds = time.perf_counter() - start
     with atomic_path(out_dir / "model.joblib") as temporary:
         joblib.dump(model, temporary)

@@ -11,6 +11,8 @@ class Control(DummyRegressor):
     the training data (its default strategy). A subclass only to say what it reads (nothing, see
     `fitted_inputs`). It has no randomness, so `make_model` gives it no seed."""
 
+    fits_in_process = True  # a mean: cheaper than sending it to a worker process (evaluation.validation)
+
     def fitted_inputs(self) -> FittedInputs:
         """What the fitted model reads per electrode (the report's input-size table)."""
         check_is_fitted(self, "constant_")

@@ -1,0 +1,96 @@
+"""Where model fits run: worker processes of a Dask cluster, each fit on one thread.
+
+The fits of one cell (the folds of a cv cell, the draws of a bootstrap cell, the folds of every
+draw of repeated CV, the one fit of train) are independent. They run in Dask worker processes, as
+many as `compute.workers` in params.yaml (0, the default: one per core this process may use), each
+process pinned to one thread (BLAS, OpenMP, TensorFlow's and torch's thread pools). A fit then
+computes the same bytes whatever the worker count and whatever the machine's core count: only
+where it runs changes. For that reason `compute` is a parameter of no DVC stage; changing it
+reruns nothing.
+
+By default the workers are a `LocalCluster` started for the cell and closed after it. With
+`compute.scheduler` set (a Dask scheduler's address, e.g. from dask-jobqueue or from
+`dask scheduler` on one machine and `dask worker` on several GPU machines), the fits go to that
+cluster instead; its workers must run with `ONE_THREAD` in their environment and one thread each
+(`dask worker --nthreads 1`), and with the same numerical environment (`electrode_ml.numerics`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, from_mapping, parameters, read_params
+
+# Read by each library when it starts its thread pool, so they must be in the worker's environment
+# before it imports anything: OpenMP (torch's intra-op pool, scikit-learn), OpenBLAS, MKL, TensorFlow.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+@parameters
+class ComputeParams:
+    workers: int = 0
+    scheduler: str | None = None
+
+    def __post_init__(self):
+        if self.workers < 0:
+            raise ParameterError(f"compute.workers must be >= 0 (0: one per core), got {self.workers}")
+
+
+def compute_params(path: str | Path = DEFAULT_PARAMS) -> ComputeParams:
+    """params.yaml's `compute:` block; without one, the defaults (a local cluster, one worker per core)."""
+    return from_mapping("compute", ComputeParams, read_params(path).get("compute") or {}, source=str(path))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or a batch job's share, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def fit_client(params: ComputeParams, tasks: int):
+    """A Dask client: of the cluster at `params.scheduler`, or of a local cluster of one-thread
+    worker processes, no more of them than there are tasks."""
+    from dask.distributed import Client, LocalCluster
+
+    if params.scheduler:
+        with Client(params.scheduler) as client:
+            yield client
+        return
+    workers = max(1, min(params.workers or usable_cores(), tasks))
+    # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
+    # No memory limit: Dask would pause a worker holding a large fit instead of letting it finish.
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                      dashboard_address=None, silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def _quietly(function: Callable, item, *shared):
+    """`function(item, *shared)` without the library warnings `electrode-ml` silences (modnet and
+    pandas warn about their own future once per fit): a worker is a new interpreter, without them."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    return function(item, *shared)
+
+
+def map_in_workers(function: Callable, items: list, params: ComputeParams, shared: tuple = (),
+                   progress: Callable[[Iterable], Iterable] | None = None) -> list:
+    """`function(item, *shared)` for every item, in the workers; the results in the order of `items`.
+
+    `shared` (the cell's inputs) goes to each worker once, not once per item. An exception in a fit
+    is raised here, as it was raised there. `progress` wraps the fits as they complete (a tqdm bar).
+    """
+    from dask.distributed import as_completed
+
+    with fit_client(params, len(items)) as client:
+        shared_futures = [client.scatter(value, broadcast=True) for value in shared]
+        futures = [client.submit(_quietly, function, item, *shared_futures, pure=False) for item in items]
+        for _ in (progress(as_completed(futures)) if progress else as_completed(futures)):
+            pass
+        return client.gather(futures)

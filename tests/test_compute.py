@@ -1,0 +1,89 @@
+"""Where fits run (electrode_ml.compute): one-thread Dask workers, the same bytes whatever their number."""
+import os
+
+import numpy as np
+import pytest
+
+from electrode_ml.compute import ONE_THREAD, ComputeParams, compute_params, map_in_workers
+from electrode_ml.data.targets import TARGETS
+from electrode_ml.evaluation.validation import fit_in_worker, held_out_predictions
+from electrode_ml.models.registry import make_model
+from electrode_ml.params import ParameterError
+
+TINY = {
+    "rf_magpie": {"n_estimators": 20, "n_jobs": 1},
+    "modnet": {"n_feat": 16, "epochs": 5, "random_state": 3},
+    "crabnet": {"epochs": 2, "epochs_step": 1, "d_model": 32, "N": 1, "dim_feedforward": 64, "out_hidden": (32, 16),
+                "batch_size": 64, "device": "cpu", "random_state": 3},
+}
+
+
+def _splits(n, folds=3):
+    positions = np.arange(n)
+    return [(positions[positions % folds != fold], positions[positions % folds == fold]) for fold in range(folds)]
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_the_fits_of_a_cell_give_the_same_bytes_on_one_and_on_two_workers(name, model_inputs_sample):
+    X, y = model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample["voltage_avg_V"]
+    model = make_model(name, **TINY[name])
+    one, two = (held_out_predictions(model, X, y, _splits(len(X)), ComputeParams(workers=workers))
+                for workers in (1, 2))
+    assert [predictions.tobytes() for predictions in one] == [predictions.tobytes() for predictions in two]
+    # ...and the one fit of `train` is the same fit as a cell's on the same rows.
+    everything = np.arange(len(X))
+    (alone,) = held_out_predictions(model, X, y, [(everything, everything[:20])], ComputeParams(workers=1))
+    assert fit_in_worker(model, X, y).predict(X.iloc[:20]).tobytes() == alone.tobytes()
+
+
+def _worker_threads(_):
+    import threadpoolctl
+    import torch
+
+    return {"torch": torch.get_num_threads(), "blas_and_openmp": {pool["num_threads"] for pool in threadpoolctl.threadpool_info()},
+            "environment": {name: os.environ.get(name) for name in [*ONE_THREAD, "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME"]}}
+
+
+def test_every_worker_runs_one_thread_in_the_parents_numerical_environment(monkeypatch):
+    # As `electrode-ml` pins it before a stage starts its workers (electrode_ml.numerics).
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("NUMBA_CPU_NAME", "generic")
+    reports = map_in_workers(_worker_threads, [0, 1, 2, 3], ComputeParams(workers=2))
+    for report in reports:
+        assert report["torch"] == 1 and report["blas_and_openmp"] == {1}
+        assert report["environment"] == {**ONE_THREAD, "OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "generic"}
+
+
+def _fails_on_two(item):
+    if item == 2:
+        raise ParameterError(f"item {item} is refused")
+    return item
+
+
+def test_results_come_back_in_order_and_an_error_in_a_worker_is_raised_as_itself():
+    assert map_in_workers(_fails_on_two, [5, 4, 3], ComputeParams(workers=2)) == [5, 4, 3]
+    with pytest.raises(ParameterError, match="item 2 is refused"):
+        map_in_workers(_fails_on_two, [1, 2, 3], ComputeParams(workers=2))
+
+
+def test_compute_params_default_to_a_local_cluster_and_refuse_bad_values(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 1\n")
+    assert compute_params(path) == ComputeParams(workers=0, scheduler=None)
+    path.write_text("compute: {workers: -1}\n")
+    with pytest.raises(ParameterError, match=r"compute.workers must be >= 0"):
+        compute_params(path)
+    path.write_text("compute: {cores: 2}\n")
+    with pytest.raises(ParameterError, match="cores"):
+        compute_params(path)
+
+
+def test_check_params_names_a_bad_compute_block(tmp_path):
+    import yaml
+
+    from electrode_ml.commands.check_params import check
+
+    params = yaml.safe_load(open("params.yaml"))
+    params["compute"]["workers"] = "two"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert check(tmp_path / "params.yaml") == [f"{tmp_path / 'params.yaml'}: compute.workers = 'two' should be int"]
