@@ -23,3 +23,27 @@ def test_performance_page_sets_devices_side_by_side(tmp_path):
     assert "| Measurement | cpu: 2 cores | cuda: H100 |" in page
     assert "| fit.crabnet.epochs_per_second | 0.05 | 5.5 |" in page
     assert "| skipped | - | modnet |" in page
+
+
+def test_stage_seconds_come_from_each_stages_timing_file_and_runs_stand_side_by_side(tmp_path, monkeypatch):
+    from electrode_ml.commands.bench import stage_seconds
+
+    monkeypatch.chdir(tmp_path)
+    for folder, record in (("cell", {"seconds": 12.5, "fits": 5}), ("report", {"cv.rf_magpie.seconds": 3.0})):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "timings.json").write_text(json.dumps(record))
+    (tmp_path / "dvc.lock").write_text(
+        "stages:\n"
+        "  cv@rf_magpie-voltage-loco:\n    outs:\n    - path: cell/predictions.csv\n    - path: cell/timings.json\n"
+        "  report:\n    outs:\n    - path: report/timings.json\n"
+        "  train@modnet-voltage:\n    outs:\n    - path: absent/timings.json\n")
+    # The report's file gathers the others (no `seconds` of its own); a stage not run here has no file.
+    assert stage_seconds(tmp_path / "dvc.lock") == {"cv@rf_magpie-voltage-loco": 12.5}
+
+    before, after = {"cv@a": 10.0, "cv@b": 4.0}, {"cv@a": 6.0}
+    (tmp_path / "cpu.json").write_text(json.dumps({**_record("cpu: 2 cores", {}), "stages": {"before": before,
+                                                                                          "after": after}}))
+    page = render_performance(tmp_path)
+    assert "| Stage | cpu: 2 cores: before | cpu: 2 cores: after |" in page
+    assert "| cv@a | 10.0 | 6.0 |" in page and "| cv@b | 4.0 |  |" in page
+    assert page.rstrip().endswith("| all stages | 14 | 6 |")

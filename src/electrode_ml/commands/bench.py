@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import paths
+from electrode_ml.errors import ElectrodeMLError
 from electrode_ml.files import atomic_path, write_json
 from electrode_ml.provenance import device_description, library_versions
 
@@ -175,6 +176,39 @@ def sections(crabnet_default_epochs: int) -> dict:
     }
 
 
+def stage_seconds(lock: Path = Path("dvc.lock")) -> dict[str, float]:
+    """Each stage's seconds of work in the run that `lock` records, from the timing file among its
+    outputs (a cell's: its fits; the report's `results/timings.json` gathers the others and is left out)."""
+    import yaml
+
+    stages = (yaml.safe_load(lock.read_text()) or {}).get("stages") or {}
+    seconds = {}
+    for stage, entry in stages.items():
+        for out in entry.get("outs") or []:
+            timing = Path(out["path"])
+            if timing.name == paths.TIMINGS and timing.exists() and "seconds" in (record := json.loads(timing.read_text())):
+                seconds[stage] = record["seconds"]
+    return seconds
+
+
+def render_stage_table(records: list[dict]) -> list[str]:
+    """Per stage, the seconds of every run recorded with `--record-stages`, devices and runs side by side."""
+    runs = [(record["device"], label, seconds) for record in records
+            for label, seconds in (record.get("stages") or {}).items()]
+    if not runs:
+        return []
+    stages = list(dict.fromkeys(stage for _, _, seconds in runs for stage in seconds))
+    lines = ["", "## Pipeline stages", "",
+             "Seconds per stage of a whole run (`make bench --record-stages LABEL` after `make reproduce`, from",
+             "each stage's `timings.json`); the last row is their sum.", "",
+             "| Stage | " + " | ".join(f"{device}: {label}" for device, label, _ in runs) + " |",
+             "|---|" + "---:|" * len(runs)]
+    lines += [f"| {stage} | " + " | ".join(str(seconds.get(stage, "")) for _, _, seconds in runs) + " |"
+              for stage in stages]
+    lines.append("| all stages | " + " | ".join(str(round(sum(seconds.values()))) for _, _, seconds in runs) + " |")
+    return lines
+
+
 def compare(current: dict, previous: dict | None) -> list[str]:
     if not previous:
         return ["no earlier run on this device to compare with"]
@@ -204,6 +238,7 @@ def render_performance(records_dir: Path) -> str:
               "| torch | " + " | ".join(str(record["versions"].get("torch")) for record in records) + " |",
               "| crabnet | " + " | ".join(str(record["versions"].get("crabnet")) for record in records) + " |",
               "| skipped | " + " | ".join(", ".join(record["skipped"]) or "-" for record in records) + " |"]
+    lines += render_stage_table(records)
     return "\n".join(lines) + "\n"
 
 
@@ -212,7 +247,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", help="sections to run (default: all)")
     parser.add_argument("--crabnet-default-epochs", type=int, default=2,
                         help="epochs of the default-size CrabNet fit (2 on a CPU: about a minute)")
+    parser.add_argument("--record-stages", metavar="LABEL",
+                        help="record each stage's seconds in the last run (dvc.lock's timing files) as LABEL, time nothing")
     args = parser.parse_args(argv)
+    device = device_description()
+    record_path = RECORDS / (re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() + ".json")
+    previous = json.loads(record_path.read_text()) if record_path.exists() else None
+    if args.record_stages:
+        seconds = stage_seconds()
+        if not seconds:
+            raise ElectrodeMLError("no stage of dvc.lock has its timings.json here: run the pipeline first (make reproduce)")
+        record = {**(previous or {"device": device, "date": time.strftime("%Y-%m-%d"), "timings": {}, "skipped": [],
+                                  "versions": library_versions()})}
+        record["stages"] = {**record.get("stages", {}), args.record_stages: seconds}
+        write_json(record, record_path)
+        with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
+            temporary.write_text(render_performance(RECORDS))
+        print(f"bench: {len(seconds)} stages, {round(sum(seconds.values()))} s in all, recorded as "
+              f"{args.record_stages!r} in {record_path} and paper/PERFORMANCE.md")
+        return
     electrodes = pd.read_csv(ELECTRODES)
     timings, skipped = {}, []
     for name, section in sections(args.crabnet_default_epochs).items():
@@ -224,15 +277,13 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError as error:
             skipped.append(name)
             print(f"bench: {name} skipped ({error})")
-    device = device_description()
     record = {"device": device, "date": time.strftime("%Y-%m-%d"), "timings": timings, "skipped": skipped,
               "versions": library_versions()}
-    record_path = RECORDS / (re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() + ".json")
-    previous = json.loads(record_path.read_text()) if record_path.exists() else None
     for line in compare(record, previous):
         print(f"bench: {line}")
     write_json(record, Path("results/bench.json"))
-    write_json({**record, "timings": {**(previous or {}).get("timings", {}), **timings}}, record_path)
+    write_json({**record, "timings": {**(previous or {}).get("timings", {}), **timings},
+                "stages": (previous or {}).get("stages", {})}, record_path)
     with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
         temporary.write_text(render_performance(RECORDS))
     print(f"bench: results/bench.json, {record_path}, paper/PERFORMANCE.md")
