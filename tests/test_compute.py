@@ -87,3 +87,20 @@ def test_check_params_names_a_bad_compute_block(tmp_path):
     params["compute"]["workers"] = "two"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     assert check(tmp_path / "params.yaml") == [f"{tmp_path / 'params.yaml'}: compute.workers = 'two' should be int"]
+
+
+def _process_id(_):
+    return os.getpid()
+
+
+def test_fits_go_to_the_cluster_at_compute_scheduler_when_one_is_given():
+    """A cluster started elsewhere (here a local one, as `dask scheduler` and `dask worker --nthreads 1`
+    would make it): the fits run on its workers."""
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, env=ONE_THREAD) as cluster, \
+            Client(cluster) as client:
+        its_workers = set(client.run(os.getpid).values())
+        params = ComputeParams(scheduler=cluster.scheduler_address)
+        assert set(map_in_workers(_process_id, [1, 2, 3], params)) == its_workers
+        assert map_in_workers(_fails_on_two, [7, 8], params) == [7, 8]
