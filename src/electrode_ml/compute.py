@@ -39,6 +39,10 @@ class ComputeParams:
         if self.workers < 0:
             raise ParameterError(f"compute.workers must be >= 0 (0: one per core), got {self.workers}")
 
+    def worker_count(self) -> int:
+        """`workers`, with 0 meaning one per core this process may use."""
+        return self.workers or usable_cores()
+
 
 def compute_params(path: str | Path = DEFAULT_PARAMS) -> ComputeParams:
     """params.yaml's `compute:` block; without one, the defaults (a local cluster, one worker per core)."""
@@ -60,7 +64,7 @@ def fit_client(params: ComputeParams, tasks: int):
         with Client(params.scheduler) as client:
             yield client
         return
-    workers = max(1, min(params.workers or usable_cores(), tasks))
+    workers = max(1, min(params.worker_count(), tasks))
     # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
     # No memory limit: Dask would pause a worker holding a large fit instead of letting it finish.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,

@@ -28,6 +28,11 @@ RECORDS = Path("benchmarks")
 FIT_TARGET = "grav_capacity"  # the target every timed fit learns
 
 
+def _five_folds(n: int) -> np.ndarray:
+    """A fixed draw of five folds over n rows: stratified-fold-sized training sets."""
+    return np.random.default_rng(0).permutation(n) % 5
+
+
 def _training_fold(electrodes: pd.DataFrame) -> pd.DataFrame:
     """The 80% of a fixed shuffle: the size of a stratified-5-fold training set."""
     order = np.random.default_rng(0).permutation(len(electrodes))
@@ -114,7 +119,7 @@ def bench_cell_workers(model_name: str, hyperparameters: dict, fits: int = 4) ->
 
     model = make_model(model_name, **hyperparameters)
     X, y = model_data(model_name, FIT_TARGET)
-    fold = np.random.default_rng(0).permutation(len(X)) % 5
+    fold = _five_folds(len(X))
     splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(fits)]
     seconds = {}
     for workers in (1, 2):
@@ -140,7 +145,7 @@ def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
     model = make_model("crabnet", trainer="batched", epochs=epochs, epochs_step=max(1, epochs // 2),
                        matmul_precision=matmul_precision)
     X, y = model_data("crabnet", FIT_TARGET)
-    fold = np.random.default_rng(0).permutation(len(X)) % 5
+    fold = _five_folds(len(X))
     train_sets = [np.flatnonzero(fold != k) for k in range(5)]
     start = time.perf_counter()
     fitted = model.fit_many(X, y, train_sets)

@@ -40,6 +40,11 @@ def _fit(rows: np.ndarray, model, X: pd.DataFrame, y: pd.Series):
     return clone(model).fit(X.iloc[rows], y.iloc[rows])
 
 
+def _fits_here(model) -> bool:
+    """Whether `model`'s fits run in this process rather than in workers (see held_out_predictions)."""
+    return getattr(model, "trains_together", False) or getattr(model, "fits_in_process", False)
+
+
 def held_out_predictions(model, X: pd.DataFrame, y: pd.Series, splits: list[tuple[np.ndarray, np.ndarray]],
                          compute: ComputeParams | None = None, progress=None) -> list[np.ndarray]:
     """For each (train rows, test rows) split (positions in X), a fresh clone of `model` fitted on the
@@ -63,7 +68,7 @@ def held_out_predictions(model, X: pd.DataFrame, y: pd.Series, splits: list[tupl
 def fit_in_worker(model, X: pd.DataFrame, y: pd.Series, compute: ComputeParams | None = None):
     """`model` fitted on all of X, where `held_out_predictions` would fit it: the same bytes as a
     cell's fits on the same rows."""
-    if getattr(model, "trains_together", False) or getattr(model, "fits_in_process", False):
+    if _fits_here(model):
         return model.fit(X, y)
     (fitted,) = map_in_workers(_fit, [np.arange(len(X))], compute or ComputeParams(), shared=(model, X, y))
     return fitted

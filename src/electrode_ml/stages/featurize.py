@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.compute import compute_params, usable_cores
+from electrode_ml.compute import compute_params
 from electrode_ml.data.electrodes import DataValidationError
 from electrode_ml.features.representations import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import interrupts_deferred, write_json, write_table
@@ -66,6 +66,5 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=paths.FEATURES, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    compute = compute_params(args.params)
     run(load_section("featurize", FeaturizeParams, args.params), args.electrodes, args.out,
-        processes=compute.workers or usable_cores())
+        processes=compute_params(args.params).worker_count())
