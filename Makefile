@@ -62,8 +62,9 @@ models: install data
 test: install data
 	$(BIN)/python -m pytest -q
 
+# The slow tests too, and the property-based tests' deep profile (tests/conftest.py).
 test-all: install data
-	$(BIN)/python -m pytest -q -m ""
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -m ""
 
 # Docker: the image holds the environment; the checkout (with its DVC cache) and ../shared (the data
 # remote, read-only) are mounted, and the container runs as the host user, so results land here,

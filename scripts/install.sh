@@ -22,6 +22,9 @@ if [ -f "$STAMP" ] && [ ! -w "$VENV" ]; then
 fi
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required (tensorflow 2.15 for modnet), found {sys.version.split()[0]}"'
+# The interpreter a venv was made from: under make, PATH finds the old venv's python first, and it
+# goes with the venv on the next line.
+PYTHON=$("$PYTHON" -c 'import sys; print(sys._base_executable)')
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 # pip's "Location ... is ignored" lines come from this machine's index config: noise, not errors.

@@ -44,3 +44,12 @@ def model_inputs_sample(real_raw):
         features = featurize_unique(representation, electrodes, progress=False)
         table = table.join(features.add_prefix(f"{representation.name}|"))
     return table
+
+
+# Hypothesis (tests/test_properties.py): `make test` runs a bounded, derandomized profile (the same
+# examples on every run); `make test-all` sets HYPOTHESIS_PROFILE=deep for many more, drawn afresh.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("bounded", max_examples=60, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("deep", max_examples=1500, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bounded"))

@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -11,6 +13,7 @@ from electrode_ml.data.electrodes import (
     parse_composition,
     prepare_electrodes,
 )
+from electrode_ml.features.representations import REPRESENTATIONS, elements_with_data
 
 
 @pytest.mark.parametrize(
@@ -22,6 +25,7 @@ from electrode_ml.data.electrodes import (
         ("Li0-1CoO2", "unparseable"),  # a Battery Formula range, not a composition
         ("XxO2", "unknown element"),
         ("LiQq", "unparseable|unknown element"),
+        ("Li1e400FePO4", "too large"),
     ],
 )
 def test_bad_formulas_are_refused_with_the_reason(formula, message):
@@ -137,8 +141,88 @@ def test_bad_parameters_are_named(raw_sample, keyword, value, message):
         prepare_electrodes(raw_sample, **{keyword: value})
 
 
-def test_real_data_is_clean(real_raw):
-    prepared = prepare_electrodes(real_raw)
+@pytest.fixture(scope="module")
+def known_elements():
+    return {name: elements_with_data(name) for name in REPRESENTATIONS}
+
+
+def _li_row(raw) -> int:
+    return int(raw.index[raw["Working Ion"] == "Li"][0])
+
+
+@pytest.mark.parametrize(
+    ("cells", "column", "reason", "message"),
+    [
+        # The discharged formula without its working ion: a formula mapped to another material's property.
+        ({"Formula Discharge": "FePO4", "Formula Charge": "FePO4"}, "Formula Discharge", "ion_not_in_formula",
+         "the discharged formula holds no Li"),
+        # A charged formula with other host elements than the discharged one: a corrupted row.
+        ({"Formula Discharge": "LiFePO4", "Formula Charge": "MnSiO4"}, "Formula Charge", "charge_discharge_mismatch",
+         r"only charged: \['Mn', 'Si'\]; only discharged: \['Fe', 'P'\]"),
+        ({"Formula Discharge": "LiFePO4", "Formula Charge": "FePO3"}, "Formula Charge", "charge_discharge_mismatch",
+         "other proportions"),
+        ({"Formula Discharge": "LiFePO4", "Formula Charge": "Li2FePO4"}, "Formula Charge", "charge_discharge_mismatch",
+         "as much Li per host"),
+        # A corrupt charged formula is a corrupt row, even when the discharged one is the composition.
+        ({"Formula Discharge": "LiFePO4", "Formula Charge": "Fe(PO4"}, "Formula Charge", "bad_formula", "unparseable"),
+        # Og has no Magpie data: every feature built on it would be NaN for the models to "learn" from.
+        ({"Formula Discharge": "LiOg2", "Formula Charge": "Og"}, "Formula Discharge", "element_without_data",
+         "no magpie data for Og; no modnet data for Og"),
+    ],
+    ids=["ion-missing", "other-elements", "other-proportions", "more-ion-charged", "corrupt-charge", "no-element-data"],
+)
+def test_rows_that_cannot_be_an_electrode_are_refused_by_name_and_set_aside_raw(raw_sample, known_elements, cells,
+                                                                                column, reason, message):
+    spoiled = raw_sample.copy()
+    row = _li_row(spoiled)
+    for name, value in cells.items():
+        spoiled.loc[row, name] = value
+    battery_id = spoiled.loc[row, "Battery ID"]
+    with pytest.raises(DataValidationError, match=f"{battery_id}: column '{column}' = .*{message}"):
+        prepare_electrodes(spoiled, known_elements=known_elements)
+    prepared = prepare_electrodes(spoiled, on_bad_row="drop", known_elements=known_elements)
+    rejected = prepared.rejected.set_index("battery_id").loc[[battery_id]]
+    assert list(rejected["reason"]) == [reason]
+    assert list(rejected["value"]) == [cells[column]]  # the raw cell, as the file holds it
+    assert prepared.summary[f"dropped_{reason}"] == 1
+    assert battery_id not in set(prepared.electrodes["battery_id"])
+    assert prepared.summary["rows_out"] + prepared.summary["rows_dropped"] == len(raw_sample)
+
+
+def test_the_stored_composition_is_the_normalized_formula(raw_sample, known_elements):
+    spoiled = raw_sample.copy()
+    row = _li_row(spoiled)
+    formula = spoiled.loc[row, "Formula Discharge"]
+    spoiled.loc[row, "Formula Discharge"] = "(" * 3000 + formula + ")" * 3000  # 6,000 characters and more
+    spoiled.loc[row + 1, "Formula Discharge"] = " " + parse_composition(spoiled.loc[row + 1, "Formula Discharge"]).formula
+    prepared = prepare_electrodes(spoiled, known_elements=known_elements)
+    expected = raw_sample["Formula Discharge"].map(lambda cell: parse_composition(cell).reduced_formula)
+    assert list(prepared.electrodes["composition"]) == list(expected)
+    assert prepared.electrodes["composition"].str.len().max() < 100
+
+
+@pytest.mark.parametrize(
+    ("rename", "message"),
+    [
+        ({"Stability Charge": "Average Voltage"}, "column 'Average Voltage' appears 2 times"),
+        ({"Average Voltage": "average voltage"}, "column 'average voltage' differs from the expected 'Average Voltage' only by case or spaces"),
+        ({"Working Ion": "Working  Ion "}, "column 'Working  Ion ' differs from the expected 'Working Ion'"),
+    ],
+    ids=["twice", "case", "spaces"],
+)
+def test_a_header_naming_a_column_twice_or_almost_is_refused_naming_it(tmp_path, raw_sample, rename, message):
+    path = tmp_path / "raw.csv"
+    header = [rename.get(name, name) for name in raw_sample.columns]
+    raw_sample.set_axis(header, axis=1).to_csv(path, index=False)
+    with pytest.raises(DataValidationError, match=re.escape(f"{path}: {message}")):
+        load_raw(path)
+
+
+def test_real_data_is_clean(real_raw, known_elements):
+    prepared = prepare_electrodes(real_raw, known_elements=known_elements)
     assert len(prepared.electrodes) == 4351
     assert prepared.electrodes["composition"].nunique() == 3173
     assert tuple(real_raw.columns) == RAW_COLUMNS
+    # Every formula of the real data is already pymatgen's normalized one: the stored table is the file's.
+    assert (prepared.electrodes["composition"] == real_raw["Formula Discharge"]).all()
+    assert prepared.summary["rows_dropped"] == 0

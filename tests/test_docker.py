@@ -40,16 +40,19 @@ def test_hadolint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# Stands in for python3.11, and as `python -m venv DIR` makes DIR/bin/python and DIR/bin/pip of
-# itself: every call is recorded, nothing is installed.
+# Stands in for python3.11, and as `python -m venv DIR` makes DIR/bin/python, python3.11 and pip
+# of itself: every call is recorded, nothing is installed. Asked for the interpreter a venv was made
+# from (sys._base_executable), it names the original, as a venv's python does.
 RECORDING_PYTHON = """#!{python}
 import json, os, shutil, sys
 with open({log!r}, "a") as log:
     log.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
 if sys.argv[1:3] == ["-m", "venv"]:
     os.makedirs(os.path.join(sys.argv[3], "bin"))
-    for name in ("python", "pip"):
+    for name in ("python", "python3.11", "pip"):
         shutil.copy(sys.argv[0], os.path.join(sys.argv[3], "bin", name))
+if sys.argv[1] == "-c" and "_base_executable" in sys.argv[2]:
+    print({recorder!r})
 """
 
 
@@ -58,10 +61,7 @@ def test_the_install_script_installs_the_lock_and_nothing_else(tmp_path, torch_i
     """scripts/install.sh, as `make install` and the image run it (the image with its torch index),
     against a python that records what it is asked: every pip install is the torch pin read from
     requirements/constraints.txt, requirements.txt under that lock, crabnet.txt, or the package."""
-    log = tmp_path / "calls.jsonl"
-    python = tmp_path / "python3.11"
-    python.write_text(RECORDING_PYTHON.format(python=sys.executable, log=str(log)))
-    python.chmod(0o755)
+    log, python = _recording_python(tmp_path)
     environment = {name: value for name, value in os.environ.items() if name != "TORCH_INDEX_URL"}
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
                             env={**environment, "PYTHON": str(python), "VENV": str(tmp_path / "venv"),
@@ -80,6 +80,29 @@ def test_the_install_script_installs_the_lock_and_nothing_else(tmp_path, torch_i
                         ["-r", "requirements/crabnet.txt"],
                         ["-e", "."]]
     assert (tmp_path / "venv/.installed").exists()  # stamped once all of it went through
+
+
+def _recording_python(folder):
+    log, python = folder / "calls.jsonl", folder / "python3.11"
+    python.write_text(RECORDING_PYTHON.format(python=sys.executable, log=str(log), recorder=str(python)))
+    python.chmod(0o755)
+    return log, python
+
+
+def test_a_rebuild_under_make_does_not_lose_its_interpreter_with_the_old_venv(tmp_path):
+    """`make` puts the venv's bin first on PATH, so python3.11 is the old venv's own, which the
+    rebuild deletes before it makes the new venv."""
+    log, python = _recording_python(tmp_path)
+    venv = tmp_path / "venv"
+    environment = {**os.environ, "VENV": str(venv)}
+    first = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
+                           env={**environment, "PYTHON": str(python)})
+    assert first.returncode == 0, first.stderr
+    environment.pop("PYTHON", None)
+    again = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
+                           env={**environment, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"})
+    assert again.returncode == 0, again.stderr
+    assert (venv / ".installed").exists()
 
 
 def test_the_lock_pins_every_top_level_requirement():

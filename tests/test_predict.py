@@ -171,6 +171,26 @@ def test_csv_without_the_expected_columns_is_refused_by_name(workspace, tmp_path
         main(["--csv", str(tmp_path / "candidates.csv"), "--models", str(root / paths.TRAINED_MODELS)])
 
 
+@pytest.mark.parametrize("header, message", [
+    ("composition,working_ion,composition", "column 'composition' appears 2 times"),
+    ("Composition,working_ion", "column 'Composition' differs from the expected 'composition' only by case or spaces"),
+], ids=["twice", "case"])
+def test_csv_naming_a_column_twice_or_almost_is_refused_naming_it(workspace, tmp_path, header, message):
+    root, _, _ = workspace
+    path = tmp_path / "candidates.csv"
+    path.write_text(f"{header}\nLiFePO4,Li,NaMnO2\n" if header.count(",") == 2 else f"{header}\nLiFePO4,Li\n")
+    with pytest.raises(PredictionError, match=re.escape(f"{path}: {message}")):
+        main(["--csv", str(path), "--models", str(root / paths.TRAINED_MODELS)])
+
+
+def test_a_candidate_with_an_element_the_models_features_lack_is_refused_by_row(workspace):
+    root, _, _ = workspace
+    candidates = pd.DataFrame({"composition": ["LiFePO4", "LiOg2", "NaHe"], "working_ion": ["Li", "Li", "Na"]})
+    with pytest.raises(PredictionError, match=r"row 2: composition 'LiOg2': no magpie data for Og.*\n  "
+                                              r"row 3: composition 'NaHe': no magpie data for He"):
+        predict(candidates, root / paths.TRAINED_MODELS)
+
+
 def test_nonexistent_csv_is_named(workspace, tmp_path):
     root, _, _ = workspace
     with pytest.raises(MissingInputError, match=re.escape(f"{tmp_path / 'absent.csv'} does not exist")):

@@ -20,10 +20,19 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.data.electrodes import CONTROL_CHARACTERS, WORKING_IONS, FormulaError, parse_composition
+from electrode_ml.data.electrodes import (
+    CONTROL_CHARACTERS,
+    WORKING_IONS,
+    DataValidationError,
+    FormulaError,
+    elements_lacking_data,
+    header_problems,
+    parse_composition,
+    read_header,
+)
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
-from electrode_ml.features.representations import REPRESENTATIONS
+from electrode_ml.features.representations import REPRESENTATIONS, elements_with_data
 from electrode_ml.files import write_table
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
 
@@ -35,6 +44,9 @@ def prediction_column(model: str, target: str) -> str:
 
 class PredictionError(ElectrodeMLError):
     """Candidates the models cannot take; the message names each row."""
+
+
+CANDIDATE_COLUMNS = ("composition", "working_ion")
 
 
 def read_candidates(path: Path) -> pd.DataFrame:
@@ -49,13 +61,21 @@ def read_candidates(path: Path) -> pd.DataFrame:
         raise PredictionError(f"{path}: not a readable CSV file ({type(error).__name__}: {error})") from None
     if candidates.empty:
         raise PredictionError(f"{path}: a header and no rows: no candidates to predict")
+    try:
+        problems = header_problems(read_header(path), CANDIDATE_COLUMNS)
+    except DataValidationError as error:
+        raise PredictionError(str(error)) from None
+    if problems:
+        raise PredictionError(f"{path}: " + "; ".join(problems))
     return candidates
 
 
-def check_candidates(candidates: pd.DataFrame, source: str = "input") -> pd.DataFrame:
+def check_candidates(candidates: pd.DataFrame, source: str = "input",
+                     known_elements: dict[str, frozenset[str]] | None = None) -> pd.DataFrame:
     """Normalize as `prepare` does (surrounding spaces stripped) and refuse, naming the row,
-    anything the models cannot take."""
-    missing = {"composition", "working_ion"} - set(candidates.columns)
+    anything the models cannot take. `known_elements`: representation -> the elements its
+    featurizers have data for (those the models read)."""
+    missing = set(CANDIDATE_COLUMNS) - set(candidates.columns)
     if missing:
         raise PredictionError(f"{source}: lacks column(s) {sorted(missing)}; expected composition, working_ion")
     candidates = candidates.assign(composition=candidates["composition"].astype(str).str.strip(),
@@ -74,6 +94,8 @@ def check_candidates(candidates: pd.DataFrame, source: str = "input") -> pd.Data
             problems.append(f"row {row}: working ion {ion!r} is not one of {', '.join(WORKING_IONS)}")
         elif ion not in {str(element) for element in composition}:
             problems.append(f"row {row}: {formula!r} holds no {ion}: give the discharged formula, which contains the working ion")
+        if known_elements and (lacking := elements_lacking_data(composition, known_elements)) is not None:
+            problems.append(f"row {row}: composition {formula!r}: {lacking}")
     if problems:
         raise PredictionError(f"{source}: cannot predict:\n  " + "\n  ".join(problems))
     return candidates.reset_index(drop=True)
@@ -129,11 +151,11 @@ def undefined_rows(inputs: pd.DataFrame, feature_sets, always_defined: set[str])
 def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = paths.FEATURE_NAN_COUNTS,
             source: str = "input") -> pd.DataFrame:
     """One row per candidate; one column per model and target (`crabnet_voltage_V`, ...)."""
-    candidates = check_candidates(candidates, source)
     models, untrained = load_models(models_dir)
+    feature_sets = {s for name, _ in models for s in MODELS[name].input_sets}
+    candidates = check_candidates(candidates, source, {name: elements_with_data(name) for name in sorted(feature_sets)})
     if untrained:
         print(untrained_note(untrained), file=sys.stderr)
-    feature_sets = {s for name, _ in models for s in MODELS[name].input_sets}
     inputs = model_inputs_for(candidates, feature_sets)
     always_defined = features_defined_in_training(nan_counts_csv) if feature_sets else set()
     problems = []

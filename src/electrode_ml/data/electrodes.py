@@ -6,9 +6,12 @@ are in their registry, `data.targets`). Everything downstream uses the prepared 
 """
 from __future__ import annotations
 
+import csv
 import math
 import re
 import warnings
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +35,7 @@ WORKING_IONS = ("Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Zn", "Al", "Y")
 # Why a row can be set aside (the `reason` column of the rejected file, `dropped_*` in the summary).
 REJECT_REASONS = (
     "empty_battery_id", "duplicate_battery_id", "control_character", "unknown_working_ion", "bad_formula",
-    "target_not_a_number", "target_missing", "capacity_not_positive", "implausible_target", "outlier",
+    "ion_not_in_formula", "charge_discharge_mismatch", "element_without_data", "target_not_a_number", "target_missing", "capacity_not_positive", "implausible_target", "outlier",
 )
 
 # Control characters (NUL, escape, ...) cannot belong in a formula or an id: pandas' fast parser
@@ -42,6 +45,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 REJECTED_COLUMNS = ("line", "battery_id", "column", "value", "reason", "detail")
 
 PREPARED_COLUMNS = ("battery_id", "composition", "working_ion", "group", *TARGETS)
+
+# How closely the host elements of a charged and a discharged formula must keep their proportions
+# (README "prepare parameters": every row of the real data keeps them exactly).
+HOST_PROPORTION_RTOL = 1e-6
 
 
 class DataValidationError(ElectrodeMLError, ValueError):
@@ -78,12 +85,40 @@ def load_raw(path: str | Path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, engine="python")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataValidationError(f"{path}: not a readable CSV file ({type(error).__name__}: {error})") from None
+    problems = header_problems(read_header(path), RAW_COLUMNS)
+    if problems:
+        raise DataValidationError(f"{path}: " + "; ".join(problems))
     missing = [column for column in RAW_COLUMNS if column not in raw.columns]
     if missing:
         raise DataValidationError(f"{path}: missing column(s) {missing}; expected all of {list(RAW_COLUMNS)}")
     if raw.empty:
         raise DataValidationError(f"{path}: a header and no rows: there is nothing to prepare")
     return raw
+
+
+def read_header(path: Path) -> list[str]:
+    """The first line's column names as the file spells them (pandas renames a repeated one)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataValidationError(f"{path}: unreadable header ({type(error).__name__}: {error})") from None
+
+
+def header_problems(header: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """A column named twice (which of the two would be read?), or a name that differs from an
+    expected one only by case or spaces (a typo that would otherwise read as a missing column)."""
+    problems = [f"column {name!r} appears {count} times" for name, count in Counter(header).items() if count > 1]
+    by_squashed = {_squashed(name): name for name in expected}
+    for name in dict.fromkeys(header):
+        meant = by_squashed.get(_squashed(name))
+        if meant is not None and name != meant:
+            problems.append(f"column {name!r} differs from the expected {meant!r} only by case or spaces")
+    return problems
+
+
+def _squashed(name: str) -> str:
+    return "".join(name.split()).casefold()
 
 
 def parse_composition(formula: str):
@@ -104,20 +139,62 @@ def parse_composition(formula: str):
         raise FormulaError(f"unknown element(s) {unknown}")
     if composition.num_atoms <= 0 or any(amount < 0 for amount in composition.values()):
         raise FormulaError("formula with no atoms or negative amounts")
+    if not all(math.isfinite(amount) for amount in composition.values()):
+        raise FormulaError("an amount too large for a number")
     return composition
 
 
+def charge_discharge_mismatch(charged, discharged, ion: str) -> str | None:
+    """Why a charged composition is not the discharged one with working ions taken out, or None.
+
+    The rule: the same host elements (all but the working ion), in the same proportions (to
+    `HOST_PROPORTION_RTOL`), and fewer working ions per host than discharged.
+    """
+    host_charged = {str(element): amount for element, amount in charged.items() if str(element) != ion}
+    host_discharged = {str(element): amount for element, amount in discharged.items() if str(element) != ion}
+    if set(host_charged) != set(host_discharged):
+        only_charged = sorted(set(host_charged) - set(host_discharged))
+        only_discharged = sorted(set(host_discharged) - set(host_charged))
+        return (f"the charged and discharged formulas differ in elements other than the working ion {ion} "
+                f"(only charged: {only_charged or 'none'}; only discharged: {only_discharged or 'none'})")
+    if not host_discharged:
+        return f"no element but the working ion {ion}: no host to insert it into"
+    reference = min(host_discharged)
+    charged_scale, discharged_scale = host_charged[reference], host_discharged[reference]
+    for element in sorted(host_discharged):
+        if not math.isclose(host_charged[element] / charged_scale, host_discharged[element] / discharged_scale,
+                            rel_tol=HOST_PROPORTION_RTOL):
+            return f"the host elements are in other proportions charged than discharged ({element} to {reference})"
+    if charged[ion] / charged_scale >= discharged[ion] / discharged_scale * (1 - HOST_PROPORTION_RTOL):
+        return f"the charged formula holds as much {ion} per host as the discharged one, or more"
+    return None
+
+
+def elements_lacking_data(composition, known_elements: dict[str, frozenset[str]]) -> str | None:
+    """Which of the composition's elements a featurizer has no data for, or None.
+    `known_elements`: representation -> the elements its featurizers have data for
+    (`features.representations.elements_with_data`)."""
+    elements = {str(element) for element in composition}
+    lacking = {name: sorted(elements - known) for name, known in known_elements.items() if elements - known}
+    if not lacking:
+        return None
+    return "; ".join(f"no {name} data for {', '.join(missing)}" for name, missing in lacking.items()) + \
+        " (its features would be undefined)"
+
+
 def find_bad_cells(raw: pd.DataFrame, composition_column: str,
-                   plausible_ranges: dict[str, tuple[float, float]] | None = None) -> list[BadCell]:
+                   plausible_ranges: dict[str, tuple[float, float]] | None = None,
+                   known_elements: dict[str, frozenset[str]] | None = None) -> list[BadCell]:
     """Every reason a row cannot be used, one entry per bad cell.
 
     `plausible_ranges` maps a target key (`grav_capacity` ...) to the closed range its values
-    must lie in (default `PLAUSIBLE_RANGES`).
+    must lie in (default `PLAUSIBLE_RANGES`). `known_elements` maps a representation to the
+    elements its featurizers have data for (None: no such check).
     """
     plausible_ranges = PLAUSIBLE_RANGES if plausible_ranges is None else plausible_ranges
     bad: list[BadCell] = []
     seen_ids: set[str] = set()
-    compositions: dict[str, str | None] = {}
+    compositions: dict[str, object] = {}  # formula -> its Composition, or the FormulaError's text
     for position, (_, row) in enumerate(raw.iterrows()):
         line = position + 2
         battery_id = row["Battery ID"].strip() or "<no Battery ID>"
@@ -142,15 +219,31 @@ def find_bad_cells(raw: pd.DataFrame, composition_column: str,
         if ion not in WORKING_IONS:
             flag("Working Ion", ion, "unknown_working_ion", f"unknown working ion (known: {', '.join(WORKING_IONS)})")
 
-        formula = row[composition_column]
-        if formula not in compositions:
-            try:
-                parse_composition(formula)
-                compositions[formula] = None
-            except FormulaError as error:
-                compositions[formula] = str(error)
-        if compositions[formula] is not None:
-            flag(composition_column, formula, "bad_formula", compositions[formula])
+        # Both formulas, whichever is the composition: a corrupt charged formula is a corrupt row.
+        parsed = {}
+        for column in COMPOSITION_COLUMNS:
+            formula = row[column]
+            if formula not in compositions:
+                try:
+                    compositions[formula] = parse_composition(formula)
+                except FormulaError as error:
+                    compositions[formula] = str(error)
+            if isinstance(compositions[formula], str):
+                flag(column, formula, "bad_formula", compositions[formula])
+            else:
+                parsed[column] = compositions[formula]
+        if len(parsed) == len(COMPOSITION_COLUMNS) and ion in WORKING_IONS:
+            charged, discharged = parsed["Formula Charge"], parsed["Formula Discharge"]
+            if discharged[ion] <= 0:
+                flag("Formula Discharge", row["Formula Discharge"], "ion_not_in_formula",
+                     f"the discharged formula holds no {ion}, the working ion")
+            elif (mismatch := charge_discharge_mismatch(charged, discharged, ion)) is not None:
+                flag("Formula Charge", row["Formula Charge"], "charge_discharge_mismatch",
+                     f"{mismatch}; discharged: {row['Formula Discharge']!r}")
+        if composition_column in parsed and known_elements:
+            lacking = elements_lacking_data(parsed[composition_column], known_elements)
+            if lacking is not None:
+                flag(composition_column, row[composition_column], "element_without_data", lacking)
 
         for name, column in TARGETS.items():
             value = row[column]
@@ -218,12 +311,16 @@ def prepare_electrodes(
     outlier_sigma: float | None = None,
     on_bad_row: str = "error",
     plausible_ranges: dict[str, tuple[float, float]] | None = None,
+    known_elements: dict[str, frozenset[str]] | None = None,
 ) -> PreparedData:
     """Validate the raw table, keep the usable rows and name the rest.
 
     `on_bad_row="error"` raises `DataValidationError` listing the bad rows; `"drop"` moves them to
     `rejected` with the reason. `outlier_sigma` (None = off) drops rows whose target lies beyond
     mean +- outlier_sigma standard deviations of that target, computed once on the valid rows.
+    `known_elements` maps a representation to the elements its featurizers have data for
+    (`features.representations.elements_with_data`; None: not checked). The stored composition
+    is pymatgen's reduced formula of the cell (the raw cell stays in `rejected` when a row is refused).
     """
     if composition_column not in COMPOSITION_COLUMNS:
         raise DataValidationError(
@@ -236,7 +333,7 @@ def prepare_electrodes(
         raise DataValidationError(f"prepare.outlier_sigma must be a positive number or null, got {outlier_sigma!r}")
 
     plausible_ranges = check_plausible_ranges(plausible_ranges)
-    bad = find_bad_cells(raw, composition_column, plausible_ranges)
+    bad = find_bad_cells(raw, composition_column, plausible_ranges, known_elements)
     if bad and on_bad_row == "error":
         rows = {cell.line for cell in bad}
         listing = "\n  ".join(cell.describe() for cell in bad[:20])
@@ -247,9 +344,10 @@ def prepare_electrodes(
 
     rejected = pd.DataFrame([vars(cell) for cell in bad], columns=REJECTED_COLUMNS)
     good = raw[~pd.Series(range(2, len(raw) + 2), index=raw.index).isin(set(rejected["line"]))]
+    normalized = {formula: parse_composition(formula).reduced_formula for formula in good[composition_column].unique()}
     electrodes = pd.DataFrame({
         "battery_id": good["Battery ID"].str.strip(),
-        "composition": good[composition_column].str.strip(),
+        "composition": good[composition_column].map(normalized),
         "working_ion": good["Working Ion"].str.strip(),
     })
     for name, column in TARGETS.items():

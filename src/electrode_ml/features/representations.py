@@ -1,7 +1,9 @@
 """Magpie (for the random forest) and MODNet's composition-only matminer set (for MODNet and the maps)."""
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import signal
 import threading
 import warnings
@@ -210,6 +212,37 @@ class ModnetFeatures:
 
 
 REPRESENTATIONS = {representation.name: representation for representation in (MagpieFeatures, ModnetFeatures)}
+
+
+@functools.cache
+def elements_with_data(name: str) -> frozenset[str]:
+    """The elements for which every elemental property that the representation's `ElementProperty`
+    featurizers read is defined.
+
+    Both representations hold matminer's `ElementProperty` with Magpie's 22 properties: an element
+    lacking one (He has no electronegativity, Og no data at all) leaves those features undefined
+    for every composition that contains it. MODNet's other featurizers are undefined for whole
+    classes of compositions (Miedema's enthalpies outside its metals), which MODNet imputes; those
+    are counted in the featurize stage's `nan_counts.csv`, not refused here.
+    """
+    from matminer.featurizers.composition import ElementProperty
+    from pymatgen.core import Element
+
+    featurizer = REPRESENTATIONS[name]()._featurizer()
+    steps = [step for step in getattr(featurizer, "composition_featurizers", [featurizer]) if isinstance(step, ElementProperty)]
+    with quiet_featurizers():
+        return frozenset(
+            element.symbol for element in map(Element.from_Z, range(1, 119))
+            if all(_is_defined(step.data_source, element, prop) for step in steps for prop in step.features)
+        )
+
+
+def _is_defined(data_source, element, prop: str) -> bool:
+    try:
+        value = data_source.get_elemental_property(element, prop)
+    except KeyError:
+        return False
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def featurize_unique(representation, electrodes: pd.DataFrame, progress: bool = True) -> pd.DataFrame:

@@ -28,11 +28,16 @@ class FeaturizeParams:
     representations: list[str] = field(default_factory=lambda: list(REPRESENTATIONS))
 
 
-def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True, processes: int = 1) -> dict:
-    """`processes`: matminer's worker processes (the same values whatever their number)."""
+def check_representations(params: FeaturizeParams) -> list[str]:
     unknown = [name for name in params.representations if name not in REPRESENTATIONS]
     if unknown:
         raise ParameterError(f"featurize.representations: unknown {unknown} (known: {list(REPRESENTATIONS)})")
+    return params.representations
+
+
+def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True, processes: int = 1) -> dict:
+    """`processes`: matminer's worker processes (the same values whatever their number)."""
+    check_representations(params)
     electrodes = pd.read_csv(electrodes_csv)
     if electrodes.empty:
         raise DataValidationError(f"{electrodes_csv}: no electrodes to featurize")
