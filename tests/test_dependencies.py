@@ -60,12 +60,16 @@ def covered(path: Path, deps: list[Path]) -> bool:
 
 STAGES = yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["stages"]
 
+# The cells that fit a model; `trust` is a cell too, but fits nothing and measures every model's
+# intervals in one space, the Magpie features.
+CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage and name != "trust")
+
 
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_every_imported_module_is_a_dependency(name):
     stage = STAGES[name]
     command = stage["cmd"].split()[1]
-    models = MODELS if "matrix" in stage else [None]
+    models = MODELS if name in CELL_STAGES else [None]
     for model in models:
         needed = import_closure(COMMANDS[command][0]) | import_closure("electrode_ml.numerics")
         if model is not None:
@@ -78,7 +82,6 @@ def test_every_imported_module_is_a_dependency(name):
         assert not unused, f"stage {name} ({model}): deps the command never imports: {unused}"
 
 
-CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage)
 
 
 @pytest.mark.parametrize("name", CELL_STAGES)

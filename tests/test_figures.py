@@ -109,6 +109,11 @@ def draw_evaluation(out):
                              "n": 2000 // (index + 1), "mae": generator.uniform(10, 100)}
                             for target in TARGETS for model in MODELS for index, ion in enumerate(IONS)])
     figures.ion_errors(per_ion, "loco", MODELS, TARGETS, TITLES, out / "ion_errors")
+    by_novelty = pd.DataFrame([{"scheme": scheme, "target": target, "model": model, "novelty_bin": novelty_bin,
+                                "mae": generator.uniform(10, 100), "coverage_residual": generator.uniform(0.8, 0.95)}
+                               for scheme in ("loco", "stratified5") for target in TARGETS for model in MODELS
+                               for novelty_bin in range(1, 6)])
+    figures.error_by_novelty(by_novelty, MODELS, TARGETS, TITLES, 0.9, "residual", out / "error_by_novelty")
 
 
 @pytest.fixture

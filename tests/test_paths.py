@@ -22,7 +22,9 @@ def declared() -> tuple[set[str], set[str]]:
                str(paths.bootstrap_cell(ITEM["model"], ITEM["target"])),
                str(paths.trained_model(ITEM["model"], ITEM["target"])),
                str(paths.repeated_cv_cell(ITEM["model"], ITEM["target"])),
-               str(paths.FEATURES), str(paths.CLUSTERS)}
+               str(paths.trust_cell(ITEM["model"], ITEM["target"])),
+               *(str(paths.cv_cell(ITEM["model"], ITEM["target"], scheme)) for scheme in paths.SCHEMES),
+               str(paths.FEATURES), str(paths.CLUSTERS), str(paths.TRUST)}
     return constants, folders
 
 
@@ -68,7 +70,8 @@ def test_the_report_keeps_exactly_the_metrics_files_dvc_declares(tmp_path):
     repeated = read_params(REPOSITORY / DEFAULT_PARAMS)["repeated_cv"]["models"]
     lists = {"cv": {"model": models, "target": targets, "scheme": schemes},
              "bootstrap": {"model": models, "target": targets},
-             "repeated_cv": {"model": repeated, "target": targets}}
+             "repeated_cv": {"model": repeated, "target": targets},
+             "trust": {"model": models, "target": targets}}
     expected = set()
     for name, stage in STAGES.items():
         for metric in stage.get("metrics", []):
@@ -79,10 +82,11 @@ def test_the_report_keeps_exactly_the_metrics_files_dvc_declares(tmp_path):
                 "${item.target}", item.get("target", "")).replace("${item.scheme}", item.get("scheme", ""))
                 for item in items}
     found = report.Paths(prepare_summary=tmp_path / "s", feature_metrics=tmp_path / "s", cluster_metrics=tmp_path / "s",
-                         cv=tmp_path, bootstrap=tmp_path, repeated_cv=tmp_path)
+                         domain_metrics=tmp_path / "s", cv=tmp_path, bootstrap=tmp_path, repeated_cv=tmp_path,
+                         trust=tmp_path)
     (tmp_path / "s").write_text("{}")
     for path in expected:
-        if path.startswith(("results/cv/", "results/bootstrap/", "results/repeated_cv/")):
+        if path.startswith(("results/cv/", "results/bootstrap/", "results/repeated_cv/", "results/trust/")):
             target = tmp_path / Path(path).relative_to(Path(path).parts[0], Path(path).parts[1])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("{}")

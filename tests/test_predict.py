@@ -70,7 +70,7 @@ def _own_predictions(models, X, battery_ids) -> dict[str, np.ndarray]:
 def test_predictions_are_each_models_own_prediction_for_the_electrode(workspace, candidates, capsys):
     root, models, X = workspace
     result = predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS,
-                     root / paths.FEATURE_NAN_COUNTS)
+                     root / paths.FEATURE_NAN_COUNTS, trust_dir=root / paths.TRUST)
     expected = _own_predictions(models, X, candidates.index)
     # Different numbers per electrode, so that rows or features joined to the wrong electrode show.
     assert len(set(expected["rf_magpie_voltage_V"])) == candidates["composition"].nunique()
@@ -90,7 +90,8 @@ def test_command_line_csv_to_stdout_gives_the_models_numbers_and_names_the_untra
     result = _electrode_ml("predict", "--csv", "candidates.csv", cwd=root)  # the default --models, under cwd
     assert result.returncode == 0, result.stderr
     printed = pd.read_csv(io.StringIO(result.stdout), keep_default_na=False, float_precision="round_trip")
-    expected = predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS)
+    expected = predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS,
+                       trust_dir=root / paths.TRUST)
     pd.testing.assert_frame_equal(printed, expected, check_exact=False, rtol=1e-12, atol=0)
     for column, values in _own_predictions(models, X, candidates.index).items():
         np.testing.assert_allclose(printed[column].to_numpy(), values, rtol=1e-12, atol=0, err_msg=column)
@@ -146,7 +147,7 @@ def test_missing_nan_counts_is_named_with_the_stage_that_writes_it(workspace, ca
     root, _, _ = workspace
     absent = tmp_path / "nan_counts.csv"
     with pytest.raises(MissingInputError, match=re.escape(f"{absent} does not exist: run `dvc repro featurize`")):
-        predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, absent)
+        predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, absent, trust_dir=root / paths.TRUST)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -188,10 +189,71 @@ def test_a_candidate_with_an_element_the_models_features_lack_is_refused_by_row(
     candidates = pd.DataFrame({"composition": ["LiFePO4", "LiOg2", "NaHe"], "working_ion": ["Li", "Li", "Na"]})
     with pytest.raises(PredictionError, match=r"row 2: composition 'LiOg2': no magpie data for Og.*\n  "
                                               r"row 3: composition 'NaHe': no magpie data for He"):
-        predict(candidates, root / paths.TRAINED_MODELS)
+        predict(candidates, root / paths.TRAINED_MODELS, trust_dir=root / paths.TRUST)
 
 
 def test_nonexistent_csv_is_named(workspace, tmp_path):
     root, _, _ = workspace
     with pytest.raises(MissingInputError, match=re.escape(f"{tmp_path / 'absent.csv'} does not exist")):
         main(["--csv", str(tmp_path / "absent.csv"), "--models", str(root / paths.TRAINED_MODELS)])
+
+
+@pytest.fixture(scope="module")
+def trust_dir(workspace, model_inputs_sample, tmp_path_factory):
+    """What the domain and trust stages write, for the sample: the domain, and the calibration of
+    every trained cell but RF@Magpie's gravimetric capacity (untrusted: `predict` must say so)."""
+    from electrode_ml.evaluation.conformal import calibrate
+    from electrode_ml.evaluation.novelty import Domain
+
+    root, _, X = workspace
+    folder = tmp_path_factory.mktemp("trust")
+    magpie = X[[column for column in X.columns if column.startswith("magpie|")]].rename(
+        columns=lambda column: column.split("|", 1)[1])
+    joblib.dump(Domain.fit(magpie, model_inputs_sample["working_ion"], model_inputs_sample["composition"], 5,
+                           threshold=100.0), folder / paths.DOMAIN.name)
+    generator = np.random.default_rng(0)
+    for name, target in TRAINED:
+        if (name, target) == ("rf_magpie", "grav_capacity"):
+            continue
+        y = model_inputs_sample[TARGET_KEYS[target]]
+        predictions = pd.DataFrame({"battery_id": y.index, "fold": generator.integers(0, 5, size=len(y)), "y_true": y,
+                                    "y_pred": y + generator.normal(0, y.std() / 3, size=len(y))})
+        cell = paths.trust_cell(name, target, folder)
+        cell.mkdir(parents=True)
+        joblib.dump(calibrate(predictions, magpie, "residual", 10), cell / "calibration.joblib")
+    return folder
+
+
+def test_each_prediction_has_its_interval_and_each_candidate_its_novelty(workspace, candidates, trust_dir, capsys):
+    root, models, X = workspace
+    candidates = candidates.reset_index(drop=True)
+    result = predict(candidates, root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS, trust_dir=trust_dir)
+    narrow = predict(candidates, root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS, trust_dir=trust_dir,
+                     level=0.5)
+    assert "no intervals for trust@rf_magpie-grav_capacity: make them with `dvc repro trust@rf_magpie-grav_capacity`" \
+        in capsys.readouterr().err
+    for name, target in (("rf_magpie", "voltage"), ("control", "voltage")):
+        column = prediction_column(name, target)
+        lower, upper = result[f"{column}_lower"], result[f"{column}_upper"]
+        assert (lower < result[column]).all() and (result[column] < upper).all()
+        assert ((narrow[f"{column}_upper"] - narrow[f"{column}_lower"]) < upper - lower).all()
+    assert f"{prediction_column('rf_magpie', 'grav_capacity')}_lower" not in result
+    # The candidates are training electrodes: in the domain, every element seen with their ion.
+    assert result["in_domain"].all() and (result["unseen_elements"] == "").all()
+    assert np.isfinite(result["novelty"]).all()
+
+
+def test_one_composition_prints_its_intervals_and_where_it_lies(workspace, trust_dir, monkeypatch, capsys):
+    root, _, _ = workspace
+    monkeypatch.chdir(root)
+    main(["LiOsO2", "--ion", "Li", "--trust", str(trust_dir), "--level", "0.8"])
+    printed = capsys.readouterr().out
+    assert re.search(r"RF@Magpie\s+\d+\.\d+ \[-?\d+\.\d{3}, -?\d+\.\d{3}\]", printed), printed
+    assert "80% intervals in brackets" in printed
+    assert "OUT OF THE DOMAIN; never seen with Li in training: Os" in printed
+
+
+def test_a_level_outside_zero_and_one_is_refused(workspace, candidates, trust_dir):
+    root, _, _ = workspace
+    with pytest.raises(PredictionError, match="--level must lie between 0 and 1"):
+        predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, trust_dir=trust_dir, level=90)

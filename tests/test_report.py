@@ -15,7 +15,10 @@ from electrode_ml.reporting.tables import (
     metrics_without_outliers,
     within_combined_two_sigma,
 )
+from electrode_ml.evaluation.conformal import TrustParams
+from electrode_ml.stages import domain as domain_stage
 from electrode_ml.stages import report as report_stage
+from electrode_ml.stages import trust as trust_stage
 
 MODELS = ["control", "rf_magpie", "modnet", "crabnet"]
 MODEL_NAMES = {"control": "Control", "rf_magpie": "RF@Magpie", "modnet": "MODNet", "crabnet": "CrabNet"}
@@ -50,7 +53,8 @@ def write_synthetic_results(root: Path):
         featurize_timings=root / "features/timings.json", clusters=root / "clusters/clusters.csv",
         feature_metrics=root / "features/metrics.json", cluster_metrics=root / "clusters/metrics.json",
         cluster_timings=root / "clusters/timings.json", cv=root / "cv", bootstrap=root / "bootstrap",
-        repeated_cv=root / "repeated_cv", models=root / "models",
+        repeated_cv=root / "repeated_cv", models=root / "models", trust=root / "trust",
+        domain_metrics=root / "trust" / "metrics.json",
         published=report_stage.Paths().published.resolve(), paper=root / "paper", timings=root / "timings.json",
         learning_curves=root / "learning_curves.csv")
     paths.electrodes.parent.mkdir(parents=True)
@@ -111,8 +115,21 @@ def write_synthetic_results(root: Path):
             _write_json(paths.repeated_cv / model / target / "metrics.json", {
                 f"{prefix}.smae": 0.5, f"{prefix}.smae_2sigma_over_draws": 0.04, f"{prefix}.mae": 40.0,
                 f"{prefix}.mae_2sigma_over_draws": 3.0, f"{prefix}.r2": 0.6, f"{prefix}.draws": 5, f"{prefix}.smae_range": 0.05})
+    # The domain and trust stages themselves, on made-up features of the same electrodes.
+    magpie = pd.DataFrame(rng.normal(size=(n, 4)), index=electrodes["battery_id"], columns=[f"f{i}" for i in range(4)])
+    magpie.to_parquet(root / "magpie.parquet")
+    (root / "folds").mkdir()
+    for scheme, folds in folds_of.items():
+        pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": folds}).to_csv(root / "folds" / f"{scheme}.csv",
+                                                                                      index=False)
+    trust = TrustParams(neighbours=10)
+    domain_stage.run(trust, paths.electrodes, root / "magpie.parquet", root / "folds", paths.trust)
+    for model in MODELS:
+        for target in TARGETS:
+            trust_stage.run_cell(model, target, trust, root / "magpie.parquet", paths.trust / "novelty.csv", paths.cv,
+                                 paths.trust / model / target)
     params = root / "params.yaml"
-    params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05},
+    params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05}, "trust": {"neighbours": 10},
                                       "repeated_cv": {"models": ["control", "rf_magpie"]},
                                       "models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
                                       "profile": "quick", "profiles": {"quick": {}}}))
@@ -168,6 +185,9 @@ def test_every_table_is_written_as_markdown_latex_and_csv(report):
             "equivalence": len(SCHEMES) * len(TARGETS) * (len(MODELS) - 1),
             "paired_differences": len(SCHEMES) * len(TARGETS) * math.comb(len(MODELS), 2),
             "ranks": len(SCHEMES) * len(TARGETS), "repeated_cv": 2 * len(TARGETS),
+            "trust_coverage": len(MODELS) * len(TARGETS) * len(SCHEMES),
+            "trust_clusters": len(MODELS) * len(TARGETS) * 3,
+            "trust_novelty": len(pd.read_csv(report.paper / "tables" / "trust_novelty.csv")),
             "comparison_published": len(pd.read_csv(report.published))}
     listed = {artefact.stem.removeprefix("tables/") for artefact in report_stage.ARTEFACTS.values()
               if artefact.stem.startswith("tables/")}
@@ -290,10 +310,11 @@ def test_figures_are_images_at_their_printed_width(report):
     from electrode_ml.reporting.plotting import FIGURE_WIDTHS_IN
 
     drawn_by = {"parity": "parity_grid", "smae": "smae_bars", "per_ion": "ion_errors",
-                "learning_curves": "learning_curves", "loco_per_cluster": "cluster_heatmap"}
+                "learning_curves": "learning_curves", "loco_per_cluster": "cluster_heatmap",
+                "error_by_novelty": "error_by_novelty"}
     stems = [artefact.stem.format(scheme=scheme) for artefact in report_stage.ARTEFACTS.values()
              if artefact.stem.startswith("figures/evaluation/") for scheme in SCHEMES]
-    assert len(set(stems)) == 8
+    assert len(set(stems)) == 9
     for stem in sorted(set(stems)):
         name = Path(stem).name.removesuffix("_stratified5").removesuffix("_loco")
         width_in = FIGURE_WIDTHS_IN[drawn_by[name]]
@@ -327,12 +348,30 @@ def test_reproduction_and_timings_say_what_ran(report):
     assert set(curves["model"]) == set(MODEL_NAMES.values())
 
 
+def test_the_trust_page_and_tables_hold_the_trust_cells_numbers(report):
+    coverage = pd.read_csv(report.paper / "tables" / "trust_coverage.csv")
+    assert len(coverage) == len(MODELS) * len(TARGETS) * len(SCHEMES)
+    page = (report.paper / "TRUST.md").read_text()
+    for row in coverage.itertuples():
+        metrics = json.loads((report.trust / MODEL_KEYS[row.model] / TARGET_KEYS[row.target] / "metrics.json").read_text())
+        prefix = f"{MODEL_KEYS[row.model]}.{TARGET_KEYS[row.target]}.{row.scheme}.trust"
+        for kind in ("plain", "distance", "residual"):
+            assert getattr(row, f"coverage_{kind}") == pytest.approx(metrics[f"{prefix}.coverage_{kind}"], abs=1e-4)
+        cells = [f"{metrics[f'{prefix}.coverage_{kind}']:.1%} ({metrics[f'{prefix}.width_{kind}']:.3g})"
+                 for kind in ("plain", "distance", "residual")]
+        assert f"| {row.model} | {row.target} | {row.scheme} | " + " | ".join(cells) in page
+    novelty = pd.read_csv(report.paper / "tables" / "trust_novelty.csv")
+    assert novelty.groupby(["model", "target", "scheme"])["electrodes"].sum().eq(90).all()
+    assert "`predict` uses `trust.difficulty` = **residual**" in page
+
+
 def test_the_report_keeps_every_metric_in_git_by_the_path_dvc_names_its_file(report):
     """paper/metrics.json (git-tracked) holds every metrics file's values: what `verify` compares a
     run with on a clone whose DVC cache has none of the committed results."""
     paths = report
     kept = json.loads((paths.paper / "metrics.json").read_text())
-    assert len(kept) == 3 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 1) + 2 * len(TARGETS)
+    # prepare, featurize, cluster, domain; cv, bootstrap and trust per cell; repeated_cv.
+    assert len(kept) == 4 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 2) + 2 * len(TARGETS)
     assert kept["results/clusters/metrics.json"] == {"n_clusters": 2, "noise_share": 0.11}
     cell = json.loads((paths.cv / "modnet" / "voltage" / "loco" / "metrics.json").read_text())
     assert kept["results/cv/modnet/voltage/loco/metrics.json"] == cell

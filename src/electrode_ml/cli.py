@@ -23,6 +23,8 @@ COMMANDS = {
     "repeated_cv": ("electrode_ml.stages.repeated_cv", "one model x target on repeated draws of the stratified folds (DVC stage)"),
     "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),
     "train": ("electrode_ml.stages.train", "one model x target fitted on all data (DVC stage)"),
+    "domain": ("electrode_ml.stages.domain", "each held-out electrode's novelty, and the domain predict measures against (DVC stage)"),
+    "trust": ("electrode_ml.stages.trust", "one model x target's prediction intervals and their measured coverage (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.commands.predict", "predict the three properties of new compositions"),
     "stage-progress": ("electrode_ml.commands.stage_progress", "DVC's output with 'stage k of n' lines (make reproduce pipes through it)"),

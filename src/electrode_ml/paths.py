@@ -36,6 +36,7 @@ FOLDS = RESULTS / "folds"
 MAPS = PAPER / "figures" / "maps"
 PAPER_INDEX = PAPER / "README.md"
 REPRODUCTION = PAPER / "REPRODUCTION.md"
+TRUST_PAGE = PAPER / "TRUST.md"  # how far to trust a prediction
 RUN_TIMINGS = PAPER / "timings.md"  # the report's page of REPORT_TIMINGS
 EVALUATION_FIGURES = PAPER / "figures" / "evaluation"
 TABLES = PAPER / "tables"
@@ -55,6 +56,11 @@ def model_inputs(model: str, root: Path = MODEL_INPUTS) -> Path:
     return root / model
 
 
+# The validation schemes, each a fold file: the stratified folds first (the novelty bins and the
+# intervals `predict` gives are calibrated on them).
+SCHEMES = ("stratified5", "loco")
+
+
 def fold_file(scheme: str) -> Path:
     return FOLDS / f"{scheme}.csv"
 
@@ -65,6 +71,18 @@ CV = RESULTS / "cv"
 BOOTSTRAP = RESULTS / "bootstrap"
 TRAINED_MODELS = RESULTS / "models"
 REPEATED_CV = RESULTS / "repeated_cv"
+
+
+# How far to trust a prediction: the novelty of every held-out electrode and the domain `predict`
+# measures candidates against (stage `domain`), and each model x target's intervals (stage `trust`).
+TRUST = RESULTS / "trust"
+NOVELTY = TRUST / "novelty.csv"
+DOMAIN = TRUST / "domain.joblib"
+DOMAIN_METRICS = TRUST / METRICS
+
+
+def trust_cell(model: str, target: str, root: Path = TRUST) -> Path:
+    return root / model / target
 
 
 def cv_cell(model: str, target: str, scheme: str, root: Path = CV) -> Path:

@@ -13,10 +13,11 @@ from electrode_ml.compute import compute_params
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.models.registry import MODELS, make_model
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, read_params
-from electrode_ml.stages.cv import SCHEMES
+from electrode_ml.paths import SCHEMES
 
 
 def stage_schemas() -> dict:
+    from electrode_ml.evaluation.conformal import TrustParams
     from electrode_ml.stages.bootstrap import BootstrapParams
     from electrode_ml.stages.cluster import ClusterParams
     from electrode_ml.stages.featurize import FeaturizeParams
@@ -26,7 +27,8 @@ def stage_schemas() -> dict:
     from electrode_ml.stages.report import ReportParams
 
     return {"prepare": PrepareParams, "featurize": FeaturizeParams, "cluster": ClusterParams, "folds": FoldsParams,
-            "bootstrap": BootstrapParams, "repeated_cv": RepeatedCVParams, "report": ReportParams}
+            "bootstrap": BootstrapParams, "repeated_cv": RepeatedCVParams, "report": ReportParams,
+            "trust": TrustParams}
 
 
 def check(path: Path, profile: str | None = None) -> list[str]:

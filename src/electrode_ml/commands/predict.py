@@ -32,6 +32,7 @@ from electrode_ml.data.electrodes import (
 )
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
+from electrode_ml.evaluation.conformal import TrustParams, prediction_bounds
 from electrode_ml.features.representations import REPRESENTATIONS, elements_with_data
 from electrode_ml.files import write_table
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
@@ -148,11 +149,37 @@ def undefined_rows(inputs: pd.DataFrame, feature_sets, always_defined: set[str])
     return {row: [columns[i] for i in np.flatnonzero(missing[row])] for row in np.flatnonzero(missing.any(axis=1))}
 
 
+def load_trust(trust_dir: Path, trained) -> tuple[object | None, dict]:
+    """The domain and each trained model x target's interval calibration (the `domain` and `trust`
+    stages' outputs), naming on stderr what is missing and the command that makes it."""
+    domain_path = trust_dir / paths.DOMAIN.name
+    if not domain_path.exists():
+        print(f"predict: no intervals or novelty: {domain_path} does not exist; make it with `dvc repro trust`",
+              file=sys.stderr)
+        return None, {}
+    calibrations, missing = {}, []
+    for name, target in trained:
+        path = paths.trust_cell(name, target, trust_dir) / "calibration.joblib"
+        if path.exists():
+            calibrations[name, target] = joblib.load(path)
+        else:
+            missing.append(f"trust@{name}-{target}")
+    if missing:
+        print(f"predict: no intervals for {', '.join(missing)}: make them with `dvc repro {' '.join(missing)}`",
+              file=sys.stderr)
+    return joblib.load(domain_path), calibrations
+
+
 def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = paths.FEATURE_NAN_COUNTS,
-            source: str = "input") -> pd.DataFrame:
-    """One row per candidate; one column per model and target (`crabnet_voltage_V`, ...)."""
+            source: str = "input", trust_dir: Path = paths.TRUST, level: float = TrustParams().level) -> pd.DataFrame:
+    """One row per candidate; one column per model and target (`crabnet_voltage_V`, ...), with the
+    bounds of its interval at `level` beside it (`..._lower`, `..._upper`), and the candidate's
+    novelty, the elements never seen with its ion in training, and whether it is in the domain."""
+    if not 0 < level < 1:
+        raise PredictionError(f"--level must lie between 0 and 1 (0.9 for 90% intervals), got {level}")
     models, untrained = load_models(models_dir)
-    feature_sets = {s for name, _ in models for s in MODELS[name].input_sets}
+    domain, calibrations = load_trust(trust_dir, models)
+    feature_sets = {s for name, _ in models for s in MODELS[name].input_sets} | ({"magpie"} if domain else set())
     candidates = check_candidates(candidates, source, {name: elements_with_data(name) for name in sorted(feature_sets)})
     if untrained:
         print(untrained_note(untrained), file=sys.stderr)
@@ -168,8 +195,17 @@ def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = p
     if problems:
         raise PredictionError(f"{source}: cannot predict:\n  " + "\n  ".join(problems))
     result = candidates[["composition", "working_ion"]].copy()
+    magpie = None if domain is None else inputs[[f"magpie|{column}" for column in domain.feature_names]].set_axis(
+        domain.feature_names, axis=1)
     for (name, target), model in models.items():
-        result[prediction_column(name, target)] = model.predict(inputs)
+        column = prediction_column(name, target)
+        result[column] = model.predict(inputs)
+        if (name, target) in calibrations:
+            bounds = prediction_bounds(calibrations[name, target], domain, magpie, result[column].to_numpy(), level)
+            result[f"{column}_lower"], result[f"{column}_upper"] = bounds[:, 0], bounds[:, 1]
+    if domain is not None:
+        assessed = domain.assess(magpie, candidates["composition"], candidates["working_ion"])
+        result = pd.concat([result, assessed.set_axis(result.index)], axis=1)
     return result
 
 
@@ -184,6 +220,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="trained models, from the train stage (default: %(default)s)")
     parser.add_argument("--nan-counts", type=Path, default=paths.FEATURE_NAN_COUNTS,
                         help="which features were ever undefined in training, from the featurize stage (default: %(default)s)")
+    parser.add_argument("--trust", type=Path, default=paths.TRUST,
+                        help="intervals and domain, from the domain and trust stages (default: %(default)s)")
+    parser.add_argument("--level", type=float, default=TrustParams().level,
+                        help="the intervals' coverage (default: %(default)s)")
     args = parser.parse_args(argv)
     if (args.composition is None) == (args.csv is None):
         parser.error("give one composition (with --ion) or --csv, not both")
@@ -193,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         candidates, source = read_candidates(args.csv), str(args.csv)
     else:
         candidates, source = pd.DataFrame({"composition": [args.composition], "working_ion": [args.ion]}), "input"
-    result = predict(candidates, args.models, args.nan_counts, source=source)
+    result = predict(candidates, args.models, args.nan_counts, source=source, trust_dir=args.trust, level=args.level)
     if args.csv is not None:
         if args.out:
             write_table(result, args.out)
@@ -207,8 +247,20 @@ def main(argv: list[str] | None = None) -> None:
         for target, spec in TARGET_REGISTRY.items():
             column = prediction_column(name, target)
             if column in result:
-                row[f"{target} ({spec.unit})"] = round(float(result.at[0, column]), 3)
+                value = round(float(result.at[0, column]), 3)
+                if f"{column}_lower" in result:
+                    value = f"{value} [{result.at[0, f'{column}_lower']:.3f}, {result.at[0, f'{column}_upper']:.3f}]"
+                row[f"{target} ({spec.unit})"] = value
         if len(row) > 1:
             rows.append(row)
     print(f"{result.at[0, 'composition']} ({result.at[0, 'working_ion']}):")
     print(pd.DataFrame(rows).to_string(index=False))
+    if "novelty" in result:
+        print(f"{args.level:.0%} intervals in brackets. " + domain_note(result.iloc[0]))
+
+
+def domain_note(row: pd.Series) -> str:
+    """One line on where a candidate lies among the training electrodes."""
+    where = "in the domain" if row["in_domain"] else "OUT OF THE DOMAIN"
+    unseen = f"; never seen with {row['working_ion']} in training: {row['unseen_elements']}" if row["unseen_elements"] else ""
+    return f"Novelty {row['novelty']:.3g} (mean distance to the nearest training electrodes of the ion): {where}{unseen}."

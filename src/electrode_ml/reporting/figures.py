@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 from electrode_ml.data.electrodes import counts_most_first
@@ -195,4 +196,36 @@ def ion_errors(per_ion: pd.DataFrame, scheme: str, models: list[str], targets: l
         axes.spines[["top", "right"]].set_visible(False)
     grid[-1, 0].set_xlabel("Working ion (electrodes)")
     grid[0, 0].legend(ncol=len(models), loc="lower center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.1)
+    return save(figure, path_stem)
+
+
+def error_by_novelty(by_novelty: pd.DataFrame, models: list[str], targets: list[str], titles: dict, level: float,
+                     difficulty: str, path_stem: Path) -> list[Path]:
+    """Per target: MAE (left) and the coverage of the `difficulty`-normalized intervals at `level`
+    (right) in each novelty bin, one line per model, LOCO solid and stratified dashed; the level
+    as a grey line."""
+    figure, grid = plt.subplots(len(targets), 2, figsize=figure_size("error_by_novelty", 1.9 * len(targets) + 0.5),
+                                squeeze=False, sharex=True)
+    bins = sorted(by_novelty["novelty_bin"].unique())
+    for row, target in enumerate(targets):
+        for index, model in enumerate(models):
+            for scheme, line in (("loco", "-"), ("stratified5", "--")):
+                cells = by_novelty[(by_novelty["model"] == model) & (by_novelty["target"] == target)
+                                   & (by_novelty["scheme"] == scheme)].set_index("novelty_bin").reindex(bins)
+                style = {**category_style(index), "linestyle": line, "markersize": 3}
+                grid[row, 0].plot(bins, cells["mae"], **style)
+                grid[row, 1].plot(bins, 100 * cells[f"coverage_{difficulty}"], **style)
+        grid[row, 0].set_ylabel(target_label(target, "MAE,"))
+        grid[row, 1].set_ylabel("Coverage (%)")
+        grid[row, 1].axhline(100 * level, color="#888888", linewidth=0.6)
+        for axes in grid[row]:
+            axes.set_xticks(bins)
+            axes.spines[["top", "right"]].set_visible(False)
+    for axes in grid[-1]:
+        axes.set_xlabel("Novelty bin (quintiles, 1 = nearest)")
+    handles = [Line2D([], [], **category_style(index), markersize=3, label=titles["models"][model])
+               for index, model in enumerate(models)]
+    handles += [Line2D([], [], color="black", linestyle=line, label=titles["schemes"][scheme])
+                for scheme, line in (("loco", "-"), ("stratified5", "--"))]
+    figure.legend(handles=handles, ncol=len(handles), loc="outside upper center")
     return save(figure, path_stem)

@@ -42,6 +42,7 @@ FIGURE_WIDTHS_IN = {
     "learning_curves": TWO_COLUMN_IN,
     "cluster_heatmap": TWO_COLUMN_IN,
     "ion_errors": TWO_COLUMN_IN,
+    "error_by_novelty": TWO_COLUMN_IN,
 }
 SMALLEST_FONT_PT = 6
 

@@ -150,17 +150,23 @@ def ranking(cv_metrics: pd.DataFrame, scheme: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def loco_cluster(fold: int, clusters: pd.DataFrame) -> tuple[int, str]:
+    """The cluster a LOCO fold holds out and its representative: fold k is cluster k, and the fold
+    after the last cluster is DBSCAN's noise (-1, "(noise)")."""
+    names = clusters.set_index("cluster")["representative"].fillna("")  # noise has no representative
+    cluster = int(fold) if int(fold) in names.index and int(fold) >= 0 else -1
+    return cluster, names.get(cluster, "") or "(noise)"
+
+
 def per_cluster_errors(cv_dir: Path, clusters: pd.DataFrame, models, targets) -> pd.DataFrame:
     """LOCO: MAE of each model on each held-out cluster, and its ratio to the control's there."""
     rows = []
-    names = clusters.set_index("cluster")["representative"].fillna("")  # noise has no representative
     for target in targets:
         for model in models:
             folds = pd.read_csv(paths.cv_cell(model, target, "loco", cv_dir) / "folds.csv")
             for _, fold in folds.iterrows():
-                cluster = int(fold["fold"]) if int(fold["fold"]) in names.index and int(fold["fold"]) >= 0 else -1
-                rows.append({"target": target, "model": model, "cluster": cluster,
-                             "representative": names.get(cluster, "") or "(noise)",
+                cluster, representative = loco_cluster(fold["fold"], clusters)
+                rows.append({"target": target, "model": model, "cluster": cluster, "representative": representative,
                              "n": int(fold["n"]), "mae": fold["mae"], "smae": fold["mae"] / fold["control_mae"]})
     return pd.DataFrame(rows)
 

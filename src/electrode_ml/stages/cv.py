@@ -22,16 +22,14 @@ from electrode_ml.models.registry import make_model
 from electrode_ml.params import ParameterError
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 
-SCHEMES = {"stratified5": "stratified5.csv", "loco": "loco.csv"}
-
 
 def run_cell(model_name: str, target: str, scheme: str, params_path: Path, electrodes_csv: Path, inputs_dir: Path,
              folds_dir: Path, out_dir: Path) -> dict:
-    if scheme not in SCHEMES:
-        raise ParameterError(f"unknown scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    if scheme not in paths.SCHEMES:
+        raise ParameterError(f"unknown scheme {scheme!r} (known: {', '.join(paths.SCHEMES)})")
     model, X, y = cell_data(model_name, target, params_path, electrodes_csv, inputs_dir)
     control = make_model("control")
-    folds = pd.read_csv(folds_dir / SCHEMES[scheme]).set_index("battery_id")["fold"]
+    folds = pd.read_csv(folds_dir / paths.fold_file(scheme).name).set_index("battery_id")["fold"]
 
     start = time.perf_counter()
     label = f"cv {model_name}/{target}/{scheme}"
@@ -57,7 +55,7 @@ def run_cell(model_name: str, target: str, scheme: str, params_path: Path, elect
 
 def main(argv: list[str] | None = None) -> None:
     parser = cell_parser("cv", __doc__, folds=paths.FOLDS, folds_help="fold files")
-    parser.add_argument("--scheme", required=True, help=f"validation scheme: {', '.join(SCHEMES)}")
+    parser.add_argument("--scheme", required=True, help=f"validation scheme: {', '.join(paths.SCHEMES)}")
     args = parser.parse_args(argv)
     out = args.out or paths.cv_cell(args.model, args.target, args.scheme)
     metrics = run_cell(args.model, args.target, args.scheme, args.params, args.electrodes, args.inputs,

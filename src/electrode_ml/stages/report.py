@@ -28,7 +28,8 @@ from electrode_ml.params import (
     pipeline_matrix,
     read_params,
 )
-from electrode_ml.reporting import figures, tables
+from electrode_ml.evaluation.conformal import TrustParams
+from electrode_ml.reporting import figures, tables, trust_page
 
 MODEL_PARAMS = "profile, profiles.<profile>.<model>, seed"
 
@@ -104,6 +105,22 @@ ARTEFACTS = {
     "repeated_cv": Artefact("tables/repeated_cv",
                             "SMAE of the cheap models over repeated draws of the stratified folds", "repeated_cv",
                             "folds.repeats, repeated_cv.models"),
+    "trust": Artefact(paths_module.TRUST_PAGE.relative_to(paths_module.PAPER).with_suffix("").as_posix(),
+                      "How far to trust a prediction: the intervals' measured coverage, which difficulty calibrates "
+                      "best, error against novelty (RQ5), the domain `predict` reports", "trust, domain", "trust.*"),
+    "trust_coverage": Artefact("tables/trust_coverage",
+                               "Coverage and mean width of the plain and normalized intervals, and Spearman's rho "
+                               "between novelty and error, per model, target and scheme", "trust", "trust.*"),
+    "trust_clusters": Artefact("tables/trust_clusters",
+                               "Coverage of the plain and normalized intervals on each held-out cluster (LOCO), per "
+                               "model and target", "trust", "trust.*"),
+    "trust_novelty": Artefact("tables/trust_novelty",
+                              "MAE and coverage per novelty bin, model, target and scheme (RQ5)", "trust, domain",
+                              "trust.*"),
+    "error_by_novelty_figure": Artefact(
+        "figures/evaluation/error_by_novelty",
+        "MAE and the normalized intervals' coverage per novelty bin, per target and model; LOCO solid, stratified "
+        "dashed", "trust, domain", "trust.*"),
     "comparison_published": Artefact("tables/comparison_published",
                                      "Every published cell beside ours, with difference and combined-2-sigma check",
                                      "report", MODEL_PARAMS),
@@ -120,12 +137,14 @@ class Paths:
     prepare_summary: Path = paths_module.PREPARE_SUMMARY
     feature_metrics: Path = paths_module.FEATURE_METRICS
     cluster_metrics: Path = paths_module.CLUSTER_METRICS
+    domain_metrics: Path = paths_module.DOMAIN_METRICS
     featurize_timings: Path = paths_module.FEATURES / paths_module.TIMINGS
     clusters: Path = paths_module.CLUSTER_TABLE
     cluster_timings: Path = paths_module.CLUSTERS / paths_module.TIMINGS
     cv: Path = paths_module.CV
     bootstrap: Path = paths_module.BOOTSTRAP
     repeated_cv: Path = paths_module.REPEATED_CV
+    trust: Path = paths_module.TRUST
     models: Path = paths_module.TRAINED_MODELS
     published: Path = paths_module.PUBLISHED_TABLE
     paper: Path = paths_module.PAPER
@@ -241,6 +260,7 @@ def run(params_path: Path, paths: Paths) -> dict:
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),
                                f"Published values beside ours, profile {profile}")
+    write_trust(params_path, paths, models, targets, schemes, titles, stem)
     write_json(collect_metrics(paths, models, targets, schemes, repeated_models),
                paths.in_paper(paths_module.COMMITTED_METRICS))
     write_markdown(paths.in_paper(paths_module.PAPER_INDEX),
@@ -249,12 +269,33 @@ def run(params_path: Path, paths: Paths) -> dict:
     return {"cells": len(comparison), "profile": profile}
 
 
+def write_trust(params_path: Path, paths: Paths, models, targets, schemes, titles: dict, stem) -> None:
+    """paper/TRUST.md, its two tables and its figure."""
+    trust = load_section("trust", TrustParams, params_path)
+    metrics, by_novelty, by_fold = trust_page.load_trust(paths.trust, models, targets)
+    domain = json.loads(paths.domain_metrics.read_text())
+    edges = [domain[key] for key in sorted(key for key in domain if key.startswith("domain.bin_edge_"))]
+    coverage = trust_page.coverage_table(metrics, models, targets, schemes)
+    tables.write_table_formats(coverage.round(4), stem("trust_coverage"), ARTEFACTS["trust_coverage"].description)
+    tables.write_table_formats(trust_page.novelty_table(by_novelty, edges, trust.difficulty), stem("trust_novelty"),
+                               ARTEFACTS["trust_novelty"].description)
+    tables.write_table_formats(trust_page.cluster_table(by_fold, pd.read_csv(paths.clusters), trust.difficulty),
+                               stem("trust_clusters"), ARTEFACTS["trust_clusters"].description)
+    figures.error_by_novelty(by_novelty, models, targets, titles, trust.level, trust.difficulty,
+                             stem("error_by_novelty_figure"))
+    choice = trust_page.difficulty_choice(by_novelty, by_fold, trust.level)
+    write_markdown(paths.in_paper(paths_module.TRUST_PAGE),
+                   trust_page.trust_markdown(coverage, choice, by_novelty, domain, trust.level, trust.difficulty, schemes))
+
+
 def collect_metrics(paths: Paths, models, targets, schemes, repeated_models) -> dict[str, dict]:
     """Every metrics file of the pipeline (dvc.yaml's `metrics`), by the path dvc.lock names it by."""
     files = {paths_module.PREPARE_SUMMARY: paths.prepare_summary, paths_module.FEATURE_METRICS: paths.feature_metrics,
-             paths_module.CLUSTER_METRICS: paths.cluster_metrics}
+             paths_module.CLUSTER_METRICS: paths.cluster_metrics, paths_module.DOMAIN_METRICS: paths.domain_metrics}
     for model in models:
         for target in targets:
+            files[paths_module.trust_cell(model, target) / paths_module.METRICS] = (
+                paths_module.trust_cell(model, target, paths.trust) / paths_module.METRICS)
             for scheme in schemes:
                 files[paths_module.cv_cell(model, target, scheme) / paths_module.METRICS] = (
                     paths_module.cv_cell(model, target, scheme, paths.cv) / paths_module.METRICS)
@@ -271,8 +312,12 @@ def collect_timings(paths: Paths, models, targets, schemes) -> dict:
     """Seconds per stage (and per model), from what each stage recorded."""
     featurize = json.loads(paths.featurize_timings.read_text())
     cluster = json.loads(paths.cluster_timings.read_text())
-    timings = {"featurize.seconds": featurize["seconds"], "cluster.seconds": cluster["seconds"]}
-    devices = {featurize["device"], cluster["device"]}
+    domain = json.loads((paths.trust / paths_module.TIMINGS).read_text())
+    trust = [json.loads((paths_module.trust_cell(model, target, paths.trust) / paths_module.TIMINGS).read_text())
+             for model in models for target in targets]
+    timings = {"featurize.seconds": featurize["seconds"], "cluster.seconds": cluster["seconds"],
+               "domain.seconds": domain["seconds"], "trust.seconds": round(sum(record["seconds"] for record in trust), 1)}
+    devices = {featurize["device"], cluster["device"], domain["device"], *(record["device"] for record in trust)}
     cells = {}
     for model in models:
         for target in targets:

@@ -1,0 +1,134 @@
+"""How far to trust a prediction: conformal intervals with measured coverage, and a novelty score.
+
+Intervals are crepes' conformal regressors on out-of-fold residuals: plain (one width for every
+electrode) or normalized by a per-electrode difficulty (`DIFFICULTIES`), measured among the k
+nearest electrodes in the standardized Magpie features. For each fold of a scheme, the calibration
+residuals are the out-of-fold residuals of the other folds' electrodes, and the difficulty of a
+calibration electrode is measured as that of a held-out one is, from neighbours outside its own
+fold: under LOCO a held-out cluster's electrodes have only other clusters as neighbours, and so do
+the electrodes its intervals are calibrated on. No interval rests on its own electrode or fold. Where a new composition lies among the training
+electrodes is `evaluation.novelty`'s.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from electrode_ml.evaluation.novelty import Domain
+from electrode_ml.params import ParameterError, parameters
+
+# The difficulty of an electrode, from its k nearest neighbours outside its fold: their mean
+# distance, or the mean absolute out-of-fold residual of the models on them.
+DIFFICULTIES = ("distance", "residual")
+INTERVALS = ("plain", *DIFFICULTIES)
+# Added to every difficulty, as a share of the calibration electrodes' mean: a composition equal to
+# a training one (distance 0) still gets an interval.
+DIFFICULTY_FLOOR = 0.01
+
+
+@parameters
+class TrustParams:
+    level: float = 0.9  # the intervals' nominal coverage
+    neighbours: int = 25  # k of the k-nearest-neighbour difficulty
+    difficulty: str = "residual"  # what normalizes the intervals `predict` gives (README "How far to trust")
+    novelty_neighbours: int = 5  # training electrodes of the same ion the novelty averages over
+    domain_quantile: float = 0.95  # in domain: novelty within this quantile of the stratified CV's
+
+    def __post_init__(self):
+        if not 0 < self.level < 1 or not 0 < self.domain_quantile <= 1:
+            raise ParameterError(f"trust.level and trust.domain_quantile must lie in (0, 1), "
+                                 f"got {self.level} and {self.domain_quantile}")
+        if self.neighbours < 1 or self.novelty_neighbours < 1:
+            raise ParameterError(f"trust.neighbours and trust.novelty_neighbours must be at least 1, "
+                                 f"got {self.neighbours} and {self.novelty_neighbours}")
+        if self.difficulty not in DIFFICULTIES:
+            raise ParameterError(f"trust.difficulty must be one of {', '.join(DIFFICULTIES)}, got {self.difficulty!r}")
+
+
+def conformal_regressor(residuals: np.ndarray, sigmas: np.ndarray | None = None):
+    """crepes' `ConformalRegressor` on calibration residuals (normalized when `sigmas` are given)."""
+    from crepes import ConformalRegressor
+
+    return ConformalRegressor().fit(residuals, sigmas=sigmas)
+
+
+def neighbour_difficulties(distances: np.ndarray, residuals: np.ndarray, neighbours: int) -> dict[str, np.ndarray]:
+    """Each difficulty of `DIFFICULTIES` per row of `distances` (rows: electrodes; columns: the
+    candidate neighbours, inf where one may not be a neighbour), from its `neighbours` nearest."""
+    nearest = np.argpartition(distances, neighbours - 1, axis=1)[:, :neighbours]
+    return {"distance": np.take_along_axis(distances, nearest, axis=1).mean(axis=1),
+            "residual": np.abs(residuals)[nearest].mean(axis=1)}
+
+
+def calibration_difficulties(distances: np.ndarray, folds: np.ndarray, residuals: np.ndarray,
+                             neighbours: int) -> dict[str, np.ndarray]:
+    """The difficulties of calibration electrodes (`distances` among them, square), each from
+    neighbours outside its own fold, as a held-out electrode's are."""
+    masked = np.where(folds[:, None] == folds[None, :], np.inf, distances)
+    return neighbour_difficulties(masked, residuals, neighbours)
+
+
+def standardized_distances(X: np.ndarray) -> np.ndarray:
+    """Euclidean distances between every two electrodes in the standardized features."""
+    from sklearn.metrics import pairwise_distances
+    from sklearn.preprocessing import StandardScaler
+
+    return pairwise_distances(StandardScaler().fit_transform(X))
+
+
+def scheme_intervals(predictions: pd.DataFrame, X: pd.DataFrame, level: float, neighbours: int) -> pd.DataFrame:
+    """For every out-of-fold prediction of one scheme, the bounds at `level` of each interval in
+    `INTERVALS` and the difficulties, each calibrated on the other folds' electrodes only.
+
+    `predictions`: battery_id, fold, y_true, y_pred (a cv cell's predictions.csv); `X`: the
+    features the difficulty is measured in, by battery_id.
+    """
+    table = predictions.set_index("battery_id")[["fold", "y_true", "y_pred"]]
+    distances = standardized_distances(X.loc[table.index].to_numpy(dtype=float))
+    folds = table["fold"].to_numpy()
+    residuals = (table["y_true"] - table["y_pred"]).to_numpy()
+    y_hat = table["y_pred"].to_numpy()
+    columns = {name: np.full(len(table), np.nan) for kind in INTERVALS for name in (f"lower_{kind}", f"upper_{kind}")}
+    columns.update({f"difficulty_{kind}": np.full(len(table), np.nan) for kind in DIFFICULTIES})
+    for fold in np.unique(folds):
+        held_out, pool = folds == fold, folds != fold
+        bounds = {"plain": conformal_regressor(residuals[pool]).predict_int(y_hat[held_out], confidence=level)}
+        calibration = calibration_difficulties(distances[np.ix_(pool, pool)], folds[pool], residuals[pool], neighbours)
+        held_out_difficulty = neighbour_difficulties(distances[np.ix_(held_out, pool)], residuals[pool], neighbours)
+        for kind in DIFFICULTIES:
+            floor = DIFFICULTY_FLOOR * calibration[kind].mean()
+            sigmas = held_out_difficulty[kind] + floor
+            regressor = conformal_regressor(residuals[pool], calibration[kind] + floor)
+            bounds[kind] = regressor.predict_int(y_hat[held_out], sigmas=sigmas, confidence=level)
+            columns[f"difficulty_{kind}"][held_out] = sigmas
+        for kind, values in bounds.items():
+            columns[f"lower_{kind}"][held_out], columns[f"upper_{kind}"][held_out] = values[:, 0], values[:, 1]
+    return table.assign(**columns).reset_index()
+
+
+def coverage(intervals: pd.DataFrame, kind: str) -> tuple[float, float]:
+    """The fraction of electrodes inside their `kind` interval (one of `INTERVALS`), and the mean width."""
+    lower, upper = intervals[f"lower_{kind}"], intervals[f"upper_{kind}"]
+    inside = (intervals["y_true"] >= lower) & (intervals["y_true"] <= upper)
+    return float(inside.mean()), float((upper - lower).mean())
+
+
+def calibrate(predictions: pd.DataFrame, X: pd.DataFrame, difficulty: str, neighbours: int) -> dict:
+    """What `predict` needs for one model x target's intervals, from its out-of-fold `predictions`
+    (battery_id, fold, y_true, y_pred) of every electrode: a conformal regressor normalized by
+    `difficulty`, and the residuals a new composition's difficulty is measured with."""
+    table = predictions.set_index("battery_id")
+    residuals = (table["y_true"] - table["y_pred"]).to_numpy()
+    distances = standardized_distances(X.loc[table.index].to_numpy(dtype=float))
+    difficulties = calibration_difficulties(distances, table["fold"].to_numpy(), residuals, neighbours)[difficulty]
+    floor = DIFFICULTY_FLOOR * difficulties.mean()
+    return {"difficulty": difficulty, "neighbours": neighbours, "floor": floor,
+            "residuals": pd.Series(residuals, index=table.index),
+            "normalized": conformal_regressor(residuals, difficulties + floor)}
+
+
+def prediction_bounds(calibration: dict, domain: Domain, X: pd.DataFrame, y_hat: np.ndarray, level: float) -> np.ndarray:
+    """Lower and upper bounds (n x 2) of new compositions' normalized intervals at `level`."""
+    residuals = calibration["residuals"].loc[domain.battery_ids].to_numpy()
+    difficulty = neighbour_difficulties(domain.distances(X), residuals, calibration["neighbours"])[calibration["difficulty"]]
+    return calibration["normalized"].predict_int(y_hat, sigmas=difficulty + calibration["floor"], confidence=level)
