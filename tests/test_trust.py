@@ -1,6 +1,7 @@
 """How far to trust a prediction: intervals whose coverage is measured where the truth is known,
 the domain's verdict on unseen elements, and the two stages on real electrodes."""
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -162,3 +163,30 @@ def test_held_out_clusters_are_calibrated_on_electrodes_that_were_held_out_as_th
                                 "y_pred": 0.0})
     intervals = scheme_intervals(predictions, X, level=0.9, neighbours=25)
     assert abs(coverage(intervals, "distance")[0] - 0.9) <= 0.05
+
+
+PICKLE_DIGEST = """
+import hashlib, io, joblib, numpy as np, pandas as pd
+from electrode_ml.evaluation.conformal import calibrate
+from electrode_ml.evaluation.novelty import Domain
+X = pd.DataFrame(np.arange(40.0).reshape(20, 2) % 7, index=[f"e{i}" for i in range(20)], columns=["a", "b"])
+compositions = ["LiFePO4", "LiCoO2", "NaMnO2", "LiNiO2", "MgMo3S4"] * 4
+ions = ["Li", "Li", "Na", "Li", "Mg"] * 4
+predictions = pd.DataFrame({"battery_id": X.index, "fold": np.arange(20) % 4, "y_true": np.arange(20.0),
+                            "y_pred": np.arange(20.0) % 3})
+for value in (Domain.fit(X, ions, compositions, 3), calibrate(predictions, X, "residual", 3)):
+    buffer = io.BytesIO()
+    joblib.dump(value, buffer)
+    print(hashlib.md5(buffer.getvalue()).hexdigest())
+"""
+
+
+def test_what_predict_loads_pickles_to_the_same_bytes_in_every_process():
+    """A set pickles in the order of its process' string hashes, and a fitted crepes regressor
+    holds its fit's wall-clock time: neither may be in the domain or a calibration."""
+    import subprocess
+    import sys
+
+    digests = [subprocess.run([sys.executable, "-c", PICKLE_DIGEST], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert digests[0] and digests[0] == digests[1] == digests[2]

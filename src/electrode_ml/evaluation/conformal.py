@@ -115,20 +115,22 @@ def coverage(intervals: pd.DataFrame, kind: str) -> tuple[float, float]:
 
 def calibrate(predictions: pd.DataFrame, X: pd.DataFrame, difficulty: str, neighbours: int) -> dict:
     """What `predict` needs for one model x target's intervals, from its out-of-fold `predictions`
-    (battery_id, fold, y_true, y_pred) of every electrode: a conformal regressor normalized by
-    `difficulty`, and the residuals a new composition's difficulty is measured with."""
+    (battery_id, fold, y_true, y_pred) of every electrode: the residuals and their difficulties
+    (`difficulty`) that calibrate a normalized conformal regressor, the residuals also measuring a
+    new composition's difficulty."""
     table = predictions.set_index("battery_id")
     residuals = (table["y_true"] - table["y_pred"]).to_numpy()
     distances = standardized_distances(X.loc[table.index].to_numpy(dtype=float))
     difficulties = calibration_difficulties(distances, table["fold"].to_numpy(), residuals, neighbours)[difficulty]
     floor = DIFFICULTY_FLOOR * difficulties.mean()
+    # The calibration scores, not a fitted crepes regressor: that one pickles its fit's wall-clock time.
     return {"difficulty": difficulty, "neighbours": neighbours, "floor": floor,
-            "residuals": pd.Series(residuals, index=table.index),
-            "normalized": conformal_regressor(residuals, difficulties + floor)}
+            "residuals": pd.Series(residuals, index=table.index), "sigmas": difficulties + floor}
 
 
 def prediction_bounds(calibration: dict, domain: Domain, X: pd.DataFrame, y_hat: np.ndarray, level: float) -> np.ndarray:
     """Lower and upper bounds (n x 2) of new compositions' normalized intervals at `level`."""
     residuals = calibration["residuals"].loc[domain.battery_ids].to_numpy()
     difficulty = neighbour_difficulties(domain.distances(X), residuals, calibration["neighbours"])[calibration["difficulty"]]
-    return calibration["normalized"].predict_int(y_hat, sigmas=difficulty + calibration["floor"], confidence=level)
+    regressor = conformal_regressor(calibration["residuals"].to_numpy(), calibration["sigmas"])
+    return regressor.predict_int(y_hat, sigmas=difficulty + calibration["floor"], confidence=level)

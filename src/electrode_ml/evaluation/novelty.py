@@ -30,7 +30,7 @@ class Domain:
     feature_names: list[str]
     battery_ids: np.ndarray
     ions: np.ndarray
-    elements: dict[str, frozenset[str]]
+    elements: dict[str, tuple[str, ...]]  # sorted, not a set: a set pickles in the order of this process' string hashes
     neighbours: int
     threshold: float = np.inf
 
@@ -46,7 +46,7 @@ class Domain:
         for formula, ion in zip(compositions, ions):
             elements.setdefault(ion, set()).update(elements_of(formula))
         return cls(scaler, scaler.transform(X.to_numpy(dtype=float)), list(X.columns), X.index.to_numpy(), ions,
-                   {ion: frozenset(seen) for ion, seen in elements.items()}, neighbours, threshold)
+                   {ion: tuple(sorted(seen)) for ion, seen in sorted(elements.items())}, neighbours, threshold)
 
     def distances(self, X: pd.DataFrame) -> np.ndarray:
         """From each row of `X` to every training electrode, in the standardized features."""
@@ -68,7 +68,7 @@ class Domain:
 
     def unseen_elements(self, compositions: Iterable[str], ions: Iterable[str]) -> list[str]:
         """Per electrode, its elements never seen with its working ion in training ('' if none)."""
-        return [" ".join(sorted(elements_of(formula) - self.elements.get(ion, frozenset())))
+        return [" ".join(sorted(elements_of(formula) - set(self.elements.get(ion, ()))))
                 for formula, ion in zip(compositions, ions)]
 
     def assess(self, X: pd.DataFrame, compositions: Iterable[str], ions: Iterable[str]) -> pd.DataFrame:
