@@ -77,4 +77,9 @@ class Domain:
         novelty = self.novelty(X, ions)
         unseen = self.unseen_elements(compositions, ions)
         return pd.DataFrame({"novelty": novelty, "unseen_elements": unseen,
-                             "in_domain": (novelty <= self.threshold) & (np.array(unseen) == "")})
+                             "in_domain": in_domain(novelty, unseen, self.threshold)})
+
+
+def in_domain(novelty, unseen_elements, threshold: float) -> np.ndarray:
+    """The rule: novelty within `threshold` and no element unseen with the working ion."""
+    return (np.asarray(novelty) <= threshold) & (np.asarray(unseen_elements) == "")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from electrode_ml import paths
 from electrode_ml.evaluation.conformal import TrustParams
-from electrode_ml.evaluation.novelty import Domain
+from electrode_ml.evaluation.novelty import Domain, in_domain
 from electrode_ml.files import atomic_path, write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, load_section
 from electrode_ml.provenance import timing_record
@@ -62,7 +62,7 @@ def run(params: TrustParams, electrodes_csv: Path, magpie_parquet: Path, folds_d
     edges = novelty_bin_edges(novelty["novelty"])
     threshold = float(np.quantile(stratified[np.isfinite(stratified)], params.domain_quantile))
     novelty["novelty_bin"] = np.digitize(novelty["novelty"], edges) + 1
-    novelty["in_domain"] = (novelty["novelty"] <= threshold) & (novelty["unseen_elements"] == "")
+    novelty["in_domain"] = in_domain(novelty["novelty"], novelty["unseen_elements"], threshold)
     novelty = novelty[["battery_id", "scheme", "fold", "novelty", "novelty_bin", "unseen_elements", "in_domain"]]
     domain = Domain.fit(magpie.loc[electrodes["battery_id"]], electrodes["working_ion"], electrodes["composition"],
                         params.novelty_neighbours, threshold)
