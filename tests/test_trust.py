@@ -75,8 +75,8 @@ def test_a_composition_with_an_element_never_seen_with_its_ion_is_out_of_domain_
     assert np.isinf(domain.novelty(features.iloc[[0]], ["Og"])[0])
 
 
-def test_a_new_compositions_interval_is_calibrated_like_the_held_out_ones(model_inputs_sample, magpie_sample):
-    """`predict`'s bounds for a training electrode equal those calibrated on every electrode."""
+def test_a_new_compositions_interval_holds_its_prediction_and_widens_with_the_level(model_inputs_sample, magpie_sample):
+    """`predict`'s bounds, from a calibration on every electrode and the domain's distances."""
     generator = np.random.default_rng(3)
     y = model_inputs_sample[TARGET_KEYS["voltage"]]
     predictions = pd.DataFrame({"battery_id": y.index, "fold": generator.integers(0, 5, size=len(y)),
@@ -84,7 +84,8 @@ def test_a_new_compositions_interval_is_calibrated_like_the_held_out_ones(model_
     calibration = calibrate(predictions, magpie_sample, "residual", neighbours=10)
     domain = Domain.fit(magpie_sample, model_inputs_sample["working_ion"], model_inputs_sample["composition"], 5)
     y_hat = np.array([3.0, 3.0])
-    narrow, wide = (prediction_bounds(calibration, domain, magpie_sample.iloc[:2], y_hat, level) for level in (0.5, 0.95))
+    distances = domain.distances(magpie_sample.iloc[:2])
+    narrow, wide = (prediction_bounds(calibration, domain, distances, y_hat, level) for level in (0.5, 0.95))
     assert (narrow[:, 0] < y_hat).all() and (narrow[:, 1] > y_hat).all()
     assert ((wide[:, 1] - wide[:, 0]) > (narrow[:, 1] - narrow[:, 0])).all()
 

@@ -197,11 +197,12 @@ def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = p
     result = candidates[["composition", "working_ion"]].copy()
     magpie = None if domain is None else inputs[[f"magpie|{column}" for column in domain.feature_names]].set_axis(
         domain.feature_names, axis=1)
+    distances = None if domain is None else domain.distances(magpie)
     for (name, target), model in models.items():
         column = prediction_column(name, target)
         result[column] = model.predict(inputs)
         if (name, target) in calibrations:
-            bounds = prediction_bounds(calibrations[name, target], domain, magpie, result[column].to_numpy(), level)
+            bounds = prediction_bounds(calibrations[name, target], domain, distances, result[column].to_numpy(), level)
             result[f"{column}_lower"], result[f"{column}_upper"] = bounds[:, 0], bounds[:, 1]
     if domain is not None:
         assessed = domain.assess(magpie, candidates["composition"], candidates["working_ion"])

@@ -128,9 +128,11 @@ def calibrate(predictions: pd.DataFrame, X: pd.DataFrame, difficulty: str, neigh
             "residuals": pd.Series(residuals, index=table.index), "sigmas": difficulties + floor}
 
 
-def prediction_bounds(calibration: dict, domain: Domain, X: pd.DataFrame, y_hat: np.ndarray, level: float) -> np.ndarray:
-    """Lower and upper bounds (n x 2) of new compositions' normalized intervals at `level`."""
+def prediction_bounds(calibration: dict, domain: Domain, distances: np.ndarray, y_hat: np.ndarray,
+                      level: float) -> np.ndarray:
+    """Lower and upper bounds (n x 2) of new compositions' normalized intervals at `level`;
+    `distances`: `domain.distances` of the compositions, computed once for every model and target."""
     residuals = calibration["residuals"].loc[domain.battery_ids].to_numpy()
-    difficulty = neighbour_difficulties(domain.distances(X), residuals, calibration["neighbours"])[calibration["difficulty"]]
+    difficulty = neighbour_difficulties(distances, residuals, calibration["neighbours"])[calibration["difficulty"]]
     regressor = conformal_regressor(calibration["residuals"].to_numpy(), calibration["sigmas"])
     return regressor.predict_int(y_hat, sigmas=difficulty + calibration["floor"], confidence=level)
