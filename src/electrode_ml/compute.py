@@ -55,9 +55,10 @@ def usable_cores() -> int:
 
 
 @contextmanager
-def fit_client(params: ComputeParams, tasks: int):
+def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
     """A Dask client: of the cluster at `params.scheduler`, or of a local cluster of one-thread
-    worker processes, no more of them than there are tasks."""
+    worker processes, no more of them than there are tasks, each held to `memory_limit` (Dask's
+    form: "4GiB", "auto" for the machine's memory shared among them; 0 for none)."""
     from dask.distributed import Client, LocalCluster
 
     if params.scheduler:
@@ -66,8 +67,9 @@ def fit_client(params: ComputeParams, tasks: int):
         return
     workers = max(1, min(params.worker_count(), tasks))
     # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
-    # No memory limit: Dask would pause a worker holding a large fit instead of letting it finish.
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+    # The fits have no memory limit: Dask would pause a worker holding a large fit instead of
+    # letting it finish.
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                       dashboard_address=None, silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, \
             Client(cluster) as client:
         yield client
@@ -84,15 +86,15 @@ def _quietly(function: Callable, item, *shared):
 
 
 def map_in_workers(function: Callable, items: list, params: ComputeParams, shared: tuple = (),
-                   progress: Callable[[Iterable], Iterable] | None = None) -> list:
+                   progress: Callable[[Iterable], Iterable] | None = None, memory_limit: str | int = 0) -> list:
     """`function(item, *shared)` for every item, in the workers; the results in the order of `items`.
 
     `shared` (the cell's inputs) goes to each worker once, not once per item. An exception in a fit
-    is raised here, as it was raised there. `progress` wraps the fits as they complete (a tqdm bar).
+    is raised here, as it was raised there. `progress` wraps the tasks as they complete (a tqdm bar).
     """
     from dask.distributed import as_completed
 
-    with fit_client(params, len(items)) as client:
+    with fit_client(params, len(items), memory_limit) as client:
         shared_futures = [client.scatter(value, broadcast=True) for value in shared]
         futures = [client.submit(_quietly, function, item, *shared_futures, pure=False) for item in items]
         for _ in (progress(as_completed(futures)) if progress else as_completed(futures)):

@@ -19,7 +19,7 @@ from electrode_ml.errors import ElectrodeMLError, MissingInputError
 
 DEFAULT_PARAMS = Path("params.yaml")
 # Every top-level key of params.yaml: a misspelt one (`sed: 7`) must not fall back to a default.
-TOP_LEVEL_KEYS = ("prepare", "featurize", "cluster", "folds", "bootstrap", "repeated_cv", "trust", "report", "models", "targets",
+TOP_LEVEL_KEYS = ("prepare", "featurize", "cluster", "folds", "bootstrap", "repeated_cv", "trust", "candidates", "screen", "discovery", "report", "models", "targets",
                   "schemes", "seed", "profile", "profiles", "compute")
 
 

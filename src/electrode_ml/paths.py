@@ -37,6 +37,7 @@ MAPS = PAPER / "figures" / "maps"
 PAPER_INDEX = PAPER / "README.md"
 REPRODUCTION = PAPER / "REPRODUCTION.md"
 TRUST_PAGE = PAPER / "TRUST.md"  # how far to trust a prediction
+SCREENING_PAGE = PAPER / "SCREENING.md"  # screening new electrodes, and the retrospective discovery check
 RUN_TIMINGS = PAPER / "timings.md"  # the report's page of REPORT_TIMINGS
 EVALUATION_FIGURES = PAPER / "figures" / "evaluation"
 TABLES = PAPER / "tables"
@@ -99,3 +100,14 @@ def trained_model(model: str, target: str, root: Path = TRAINED_MODELS) -> Path:
 
 def repeated_cv_cell(model: str, target: str, root: Path = REPEATED_CV) -> Path:
     return root / model / target
+
+
+# Screening: candidates made from the known electrodes (stage `candidates`), their screen (stage
+# `screen`, or `electrode-ml screen --out` for a user's list) and the retrospective discovery check.
+CANDIDATES = RESULTS / "candidates"
+CANDIDATE_TABLE = CANDIDATES / "candidates.parquet"
+CANDIDATE_METRICS = CANDIDATES / METRICS
+SCREEN = RESULTS / "screen"
+SCREEN_METRICS = SCREEN / METRICS
+DISCOVERY = RESULTS / "discovery"
+DISCOVERY_METRICS = DISCOVERY / METRICS

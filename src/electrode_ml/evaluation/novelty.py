@@ -54,10 +54,11 @@ class Domain:
 
         return pairwise_distances(self.scaler.transform(X[self.feature_names].to_numpy(dtype=float)), self.features)
 
-    def novelty(self, X: pd.DataFrame, ions: Iterable[str]) -> np.ndarray:
-        """Mean distance to the nearest training electrodes of the same ion (inf for an ion never seen)."""
+    def novelty(self, X: pd.DataFrame, ions: Iterable[str], distances: np.ndarray | None = None) -> np.ndarray:
+        """Mean distance to the nearest training electrodes of the same ion (inf for an ion never seen);
+        `distances`: `self.distances(X)`, where the caller has them already."""
         ions = np.asarray(list(ions))
-        distances = self.distances(X)
+        distances = self.distances(X) if distances is None else distances
         scores = np.full(len(X), np.inf)
         for ion in np.unique(ions):
             same_ion = self.ions == ion
@@ -71,10 +72,11 @@ class Domain:
         return [" ".join(sorted(elements_of(formula) - set(self.elements.get(ion, ()))))
                 for formula, ion in zip(compositions, ions)]
 
-    def assess(self, X: pd.DataFrame, compositions: Iterable[str], ions: Iterable[str]) -> pd.DataFrame:
+    def assess(self, X: pd.DataFrame, compositions: Iterable[str], ions: Iterable[str],
+               distances: np.ndarray | None = None) -> pd.DataFrame:
         """novelty, unseen_elements and in_domain (novelty within the threshold, no unseen element)."""
         compositions, ions = list(compositions), list(ions)
-        novelty = self.novelty(X, ions)
+        novelty = self.novelty(X, ions, distances)
         unseen = self.unseen_elements(compositions, ions)
         return pd.DataFrame({"novelty": novelty, "unseen_elements": unseen,
                              "in_domain": in_domain(novelty, unseen, self.threshold)})

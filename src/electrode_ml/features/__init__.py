@@ -5,6 +5,8 @@
   formula with the library's column names, nothing downloaded), `REPRESENTATIONS` and
   `featurize_unique`, which featurizes each distinct formula of the prepared data once.
 - `features.packing`: matminer's atomic packing efficiency, computed exactly and fast.
+- `features.magpie_table`: matminer's Magpie features for many formulas at once, bit for bit
+  (vectorized over an element table), for screening.
 
 May import: `errors`, `data`.
 """

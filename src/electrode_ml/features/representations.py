@@ -17,7 +17,8 @@ from electrode_ml.errors import ElectrodeMLError
 
 
 class FeaturizationError(ElectrodeMLError):
-    """A featurizer failed on a formula for another reason than an element without data."""
+    """A featurizer failed on a formula (for matminer's featurizers: for another reason than an
+    element without data, which gives NaN; `features.magpie_table` refuses such an element)."""
 
 
 class FeaturizationInterrupted(Exception):

@@ -229,3 +229,25 @@ def error_by_novelty(by_novelty: pd.DataFrame, models: list[str], targets: list[
                 for scheme, line in (("loco", "-"), ("stratified5", "--"))]
     figure.legend(handles=handles, ncol=len(handles), loc="outside upper center")
     return save(figure, path_stem)
+
+
+def objective_against_novelty(ranking: pd.DataFrame, column: str, label: str, front: np.ndarray,
+                              path_stem: Path) -> list[Path]:
+    """Each screened candidate's predicted objective (`column`, axis `label`) against its novelty,
+    in-domain candidates dark and the rest light; the Pareto front (most objective for its novelty,
+    `front` a boolean mask over `ranking`) as a line."""
+    figure, axes = plt.subplots(figsize=figure_size("objective_against_novelty", 2.6))
+    finite = np.isfinite(ranking["novelty"]) & np.isfinite(ranking[column])
+    for inside, colour, name in ((False, "#BBBBBB", "out of domain"), (True, FEW_COLOURS[0], "in domain")):
+        part = ranking[finite & (ranking["in_domain"] == inside)]
+        axes.scatter(part["novelty"], part[column], s=2, color=colour, linewidths=0, label=f"{name} ({len(part)})",
+                     rasterized=True)
+    pareto = ranking[front & finite].sort_values("novelty")
+    axes.plot(pareto["novelty"], pareto[column], color=FEW_COLOURS[1], drawstyle="steps-post", marker="o",
+              markersize=2.5, label=f"Pareto front ({len(pareto)})")
+    axes.set_xlabel("Novelty (mean distance to the nearest training electrodes of the ion)")
+    axes.set_ylabel(label)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(loc="upper right", markerscale=3)
+    return save(figure, path_stem)
+

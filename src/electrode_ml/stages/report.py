@@ -29,7 +29,10 @@ from electrode_ml.params import (
     read_params,
 )
 from electrode_ml.evaluation.conformal import TrustParams
-from electrode_ml.reporting import figures, tables, trust_page
+from electrode_ml.reporting import figures, screening_page, tables, trust_page
+from electrode_ml.screening.objectives import OBJECTIVES
+from electrode_ml.screening.retrospective import DiscoveryParams
+from electrode_ml.screening.screener import RANKING, ScreenParams, objective_column
 
 MODEL_PARAMS = "profile, profiles.<profile>.<model>, seed"
 
@@ -121,6 +124,23 @@ ARTEFACTS = {
         "figures/evaluation/error_by_novelty",
         "MAE and the normalized intervals' coverage per novelty bin, per target and model; LOCO solid, stratified "
         "dashed", "trust, domain", "trust.*"),
+    "screening": Artefact(paths_module.SCREENING_PAGE.relative_to(paths_module.PAPER).with_suffix("").as_posix(),
+                          "Screening new electrodes: the candidates, the best of each working ion with intervals and "
+                          "novelty, and the retrospective discovery check", "candidates, screen, discovery",
+                          "candidates.*, screen.*, discovery.*"),
+    "screen_top_candidates": Artefact(
+        "tables/screen_top_candidates",
+        "The best-ranked candidates of each working ion: the rank model's voltage, capacity and energy density with "
+        "their bounds, novelty, in-domain flag, and the rule and parent that made each", "screen",
+        "screen.*, candidates.*, trust.level"),
+    "objective_against_novelty_figure": Artefact(
+        "figures/evaluation/objective_against_novelty",
+        "Predicted energy density of every screened candidate against its novelty, in-domain candidates dark; the "
+        "Pareto front (the most energy for its novelty) as a line", "screen", "screen.*, candidates.*"),
+    "discovery_top_k": Artefact(
+        "tables/discovery_top_k",
+        "The retrospective discovery check: hits in the ranking's top k, precision, recall and the discovery "
+        "acceleration factor", "discovery", "discovery.*, screen.*, candidates.*"),
     "comparison_published": Artefact("tables/comparison_published",
                                      "Every published cell beside ours, with difference and combined-2-sigma check",
                                      "report", MODEL_PARAMS),
@@ -150,6 +170,9 @@ class Paths:
     paper: Path = paths_module.PAPER
     timings: Path = paths_module.REPORT_TIMINGS
     learning_curves: Path = paths_module.LEARNING_CURVES
+    candidates: Path = paths_module.CANDIDATES
+    screen: Path = paths_module.SCREEN
+    discovery: Path = paths_module.DISCOVERY
 
     def in_paper(self, declared: Path) -> Path:
         """Where a file that `paths` declares under paper/ lies under this report's `paper`."""
@@ -261,6 +284,7 @@ def run(params_path: Path, paths: Paths) -> dict:
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),
                                f"Published values beside ours, profile {profile}")
     write_trust(params_path, paths, models, targets, schemes, titles, stem)
+    write_screening(params_path, paths, stem)
     write_json(collect_metrics(paths, models, targets, schemes, repeated_models),
                paths.in_paper(paths_module.COMMITTED_METRICS))
     write_markdown(paths.in_paper(paths_module.PAPER_INDEX),
@@ -288,10 +312,35 @@ def write_trust(params_path: Path, paths: Paths, models, targets, schemes, title
                    trust_page.trust_markdown(coverage, choice, by_novelty, domain, trust.level, trust.difficulty, schemes))
 
 
+def write_screening(params_path: Path, paths: Paths, stem) -> None:
+    """paper/SCREENING.md, its two tables and its figure."""
+    screen = load_section("screen", ScreenParams, params_path)
+    discovery = load_section("discovery", DiscoveryParams, params_path)
+    ranking = pd.read_parquet(paths.screen / RANKING)
+    top = screening_page.top_per_ion(paths.screen, ranking, screen)
+    tables.write_table_formats(top.round(3), stem("screen_top_candidates"), ARTEFACTS["screen_top_candidates"].description)
+    column = objective_column(screen.rank_model, screen.objective)
+    figures.objective_against_novelty(
+        ranking, column, f"{DISPLAY_NAMES[screen.rank_model]}: {OBJECTIVES[screen.objective].title}",
+        screening_page.pareto_front(ranking[column], ranking["novelty"]), stem("objective_against_novelty_figure"))
+    scores = pd.read_csv(paths.discovery / "top_k.csv")
+    tables.write_table_formats(scores.round(4), stem("discovery_top_k"), ARTEFACTS["discovery_top_k"].description)
+    metrics = {name: json.loads((folder / paths_module.METRICS).read_text())
+               for name, folder in (("candidates", paths.candidates), ("screen", paths.screen),
+                                    ("discovery", paths.discovery))}
+    write_markdown(paths.in_paper(paths_module.SCREENING_PAGE), screening_page.screening_markdown(
+        metrics["candidates"], metrics["screen"], metrics["discovery"], top, scores,
+        pd.read_csv(paths.discovery / "recreated.csv"), screen, discovery.hidden_ion,
+        load_section("trust", TrustParams, params_path).level))
+
+
 def collect_metrics(paths: Paths, models, targets, schemes, repeated_models) -> dict[str, dict]:
     """Every metrics file of the pipeline (dvc.yaml's `metrics`), by the path dvc.lock names it by."""
     files = {paths_module.PREPARE_SUMMARY: paths.prepare_summary, paths_module.FEATURE_METRICS: paths.feature_metrics,
-             paths_module.CLUSTER_METRICS: paths.cluster_metrics, paths_module.DOMAIN_METRICS: paths.domain_metrics}
+             paths_module.CLUSTER_METRICS: paths.cluster_metrics, paths_module.DOMAIN_METRICS: paths.domain_metrics,
+             paths_module.CANDIDATE_METRICS: paths.candidates / paths_module.METRICS,
+             paths_module.SCREEN_METRICS: paths.screen / paths_module.METRICS,
+             paths_module.DISCOVERY_METRICS: paths.discovery / paths_module.METRICS}
     for model in models:
         for target in targets:
             files[paths_module.trust_cell(model, target) / paths_module.METRICS] = (

@@ -1,0 +1,109 @@
+"""The report's "Screening new electrodes" (paper/SCREENING.md and its tables), from the
+`candidates`, `screen` and `discovery` stages' outputs: what was generated, the best candidates of
+each working ion with their intervals and novelty, the Pareto front of energy density against
+novelty, and the retrospective discovery check."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from electrode_ml.models.registry import DISPLAY_NAMES
+from electrode_ml.screening.objectives import OBJECTIVES
+from electrode_ml.screening.screener import SCREENED, ScreenParams, objective_column, screened_rows
+
+
+def pareto_front(objective, novelty) -> np.ndarray:
+    """Whether each candidate is on the Pareto front of high `objective` and low `novelty`: no
+    other candidate is at most as novel and at least as good, and better in one of the two."""
+    objective, novelty = np.asarray(objective, dtype=float), np.asarray(novelty, dtype=float)
+    finite = np.isfinite(objective) & np.isfinite(novelty)
+    order = np.flatnonzero(finite)[np.lexsort((-objective[finite], novelty[finite]))]
+    front = np.zeros(len(objective), dtype=bool)
+    best = -np.inf
+    for position in order:
+        if objective[position] > best:
+            front[position], best = True, objective[position]
+    return front
+
+
+def top_per_ion(screen_dir: Path, ranking: pd.DataFrame, params: ScreenParams) -> pd.DataFrame:
+    """The `params.top_per_ion` best-ranked candidates of each working ion (ions by their best
+    candidate's rank): rank, composition, ion, the rule that made it and its parent, the rank
+    model's voltage, capacity and objective with their bounds, novelty and in_domain."""
+    objective = OBJECTIVES[params.objective]
+    best = ranking.groupby("working_ion", sort=False).head(params.top_per_ion)
+    columns = ["row", "rule", "change", "parent_battery_id"]
+    for target in objective.targets:
+        stem = next(column for column in screened_columns(screen_dir)
+                    if column.startswith(f"{params.rank_model}_{target}_") and not column.endswith(("_lower", "_upper")))
+        columns += [stem, f"{stem}_lower", f"{stem}_upper"]
+    details = screened_rows(screen_dir / SCREENED, best["row"],
+                            [column for column in columns if column in screened_columns(screen_dir)])
+    table = best.merge(details, on="row").sort_values("rank", kind="stable")
+    return table.drop(columns="row").reset_index(drop=True)
+
+
+def screened_columns(screen_dir: Path) -> list[str]:
+    import pyarrow.dataset as ds
+
+    return ds.dataset(screen_dir / SCREENED, format="parquet").schema.names
+
+
+def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_metrics: dict, top: pd.DataFrame,
+                       scores: pd.DataFrame, found: pd.DataFrame, params: ScreenParams, hidden_ion: str,
+                       level: float) -> str:
+    """paper/SCREENING.md: every number from the three stages' outputs."""
+    objective = OBJECTIVES[params.objective]
+    column = objective_column(params.rank_model, params.objective)
+    ranked_on = "its lower bound" if params.rank_on == "lower" else "its predicted value"
+    model = DISPLAY_NAMES[params.rank_model]
+    prefix = f"discovery.{hidden_ion}"
+    rules = sorted({key.split(".")[2] for key in candidate_metrics if key.startswith("candidates.kept.")
+                    and not key.startswith("candidates.kept.ion_")})
+    lines = ["# Screening new electrodes", "",
+             "Candidates made from the known electrodes, screened by every chosen model with intervals and novelty, "
+             f"ranked by {model}'s {objective.title.lower()} on {ranked_on}. Made by the `candidates`, `screen` and "
+             "`discovery` stages; `electrode-ml screen --candidates FILE --out DIR` screens a list of your own "
+             "(README \"Screening new compositions\").", "",
+             "## Candidates", "",
+             f"{candidate_metrics['candidates.kept']} candidates kept: "
+             + ", ".join(f"{candidate_metrics[f'candidates.kept.{rule}']} by {rule.replace('_', ' ')}" for rule in rules)
+             + f"; {candidate_metrics.get('candidates.duplicates_of_known', 0)} generated compositions were known "
+             f"electrodes already and {candidate_metrics.get('candidates.duplicates_of_each_other', 0)} repeated "
+             f"another candidate; {candidate_metrics.get('candidates.capped', 0)} left out by the cap "
+             "(`candidates.max_candidates`).", "",
+             "## The screen", "",
+             f"{screen_metrics['screen.screened']} screened, {screen_metrics['screen.rejected']} set aside "
+             "(rejected.csv names row, column and reason)"
+             + (f"; {screen_metrics['screen.in_domain']:.1%} in the domain" if "screen.in_domain" in screen_metrics else "")
+             + ". Energy density bounds: each factor's interval at "
+             f"{1 - (1 - level) / 2:.1%}, multiplied out, so that the product's interval covers at least {level:.0%}.",
+             "", f"The best {params.top_per_ion} of each working ion: [tables/screen_top_candidates]"
+             "(tables/screen_top_candidates.md). Figure: [objective_against_novelty]"
+             "(figures/evaluation/objective_against_novelty.png), the Pareto front of "
+             f"{objective.title.lower()} against novelty.", ""]
+    if len(top):
+        first = top.iloc[0]
+        lines += [f"Best overall: {first['composition']} ({first['working_ion']}), {column} "
+                  f"{first[column]:.0f} [{first[f'{column}_lower']:.0f}, {first[f'{column}_upper']:.0f}], novelty "
+                  f"{first['novelty']:.3g}, {'in' if first['in_domain'] else 'out of'} the domain.", ""]
+    lines += ["## Would the screen have found electrodes we know?", "",
+              f"Every known {hidden_ion} electrode ({discovery_metrics[f'{prefix}.hidden']}) hidden; "
+              f"{discovery_metrics[f'{prefix}.candidates']} candidates generated from the rest and screened by "
+              f"{model} trained without them. {discovery_metrics[f'{prefix}.recreated']} hidden electrodes were "
+              f"re-created ({discovery_metrics[f'{prefix}.recreated_share']:.1%}); "
+              f"{discovery_metrics[f'{prefix}.hits']} of them are hits (known {objective.title.lower()} at least "
+              f"{discovery_metrics[f'{prefix}.hit_threshold']:.0f} {objective.unit}, the visible electrodes' "
+              "`discovery.hit_quantile`). A candidate that re-creates no known electrode counts as a miss, so "
+              "precision is a lower bound.", "",
+              "| top k | hits in top k | precision | recall | DAF |", "|---:|---:|---:|---:|---:|"]
+    for row in scores.itertuples():
+        lines.append(f"| {row.k} | {row.hits_in_top_k} | {row.precision:.3f} | {row.recall:.3f} | {row.daf:.2f} |")
+    hits = found[found["hit"]]
+    if len(hits):
+        lines += ["", f"Ranks of the hits among {discovery_metrics[f'{prefix}.candidates']}: median "
+                  f"{hits['rank'].median():.0f}, best {hits['rank'].min():.0f}. DAF above 1: the ranking puts hits "
+                  "in its top k more often than a random pick of k candidates would."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,61 @@
+"""What a battery engineer ranks candidates by: energy density, from the predicted voltage and capacity.
+
+Gravimetric energy density (Wh/kg) = average voltage (V) x gravimetric capacity (mAh/g), since
+1 V x 1 mAh/g = 1 mWh/g = 1 Wh/kg; volumetric (Wh/L) = voltage x volumetric capacity (mAh/cm3),
+1 mWh/cm3 = 1 Wh/L. The Battery Explorer's own "Gravimetric Energy" and "Volumetric Energy" columns
+are these products (tests/test_screening.py checks it on the data).
+
+Bounds: each factor's interval is taken at `factor_level(level)` = 1 - (1 - level) / 2, and the
+product's interval is their product by interval arithmetic (the least and greatest of the four
+corner products). Both factors lie in their intervals with probability at least 1 - 2 (1 - level)
+/ 2 = `level` (Bonferroni), so the product interval covers at least `level`, whatever the
+dependence between the two errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from electrode_ml.params import ParameterError
+
+
+@dataclass(frozen=True)
+class Objective:
+    key: str  # `screen.objective`, and the column stem: `crabnet_grav_energy_Wh_kg`
+    title: str  # for tables and figures, with its unit
+    unit: str
+    capacity: str  # the target multiplied by the voltage
+    voltage: str = "voltage"
+
+    @property
+    def targets(self) -> tuple[str, str]:
+        return self.voltage, self.capacity
+
+
+OBJECTIVES = {objective.key: objective for objective in (
+    Objective("grav_energy", "Grav. energy density (Wh/kg)", "Wh/kg", "grav_capacity"),
+    Objective("vol_energy", "Vol. energy density (Wh/L)", "Wh/L", "vol_capacity"),
+)}
+# What a ranking reads of an objective: its point value, or the lower bound of its interval (a
+# candidate that is good even at the pessimistic end of what the models allow).
+RANK_ON = ("point", "lower")
+
+
+def objective_entry(key: str) -> Objective:
+    if key not in OBJECTIVES:
+        raise ParameterError(f"unknown objective {key!r} (known: {', '.join(OBJECTIVES)})")
+    return OBJECTIVES[key]
+
+
+def factor_level(level: float) -> float:
+    """The level of each factor's interval that gives the product interval coverage `level`."""
+    return 1 - (1 - level) / 2
+
+
+def product_bounds(first_lower, first_upper, second_lower, second_upper) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of x * y for x in [first_lower, first_upper] and y in [second_lower, second_upper]:
+    the least and the greatest corner product (signs may differ: a voltage can be negative)."""
+    corners = np.stack([np.asarray(a, dtype=float) * np.asarray(b, dtype=float)
+                        for a in (first_lower, first_upper) for b in (second_lower, second_upper)])
+    return corners.min(axis=0), corners.max(axis=0)
