@@ -10,6 +10,7 @@ from electrode_ml import paths
 REPOSITORY = Path(__file__).resolve().parents[1]
 STAGES = yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["stages"]
 ITEM = {name: f"${{item.{name}}}" for name in ("model", "target", "scheme")}
+RANK_MODEL = "${screen.rank_model}"  # the discovery stage's model, from params.yaml's screen block
 
 
 def declared() -> tuple[set[str], set[str]]:
@@ -17,14 +18,17 @@ def declared() -> tuple[set[str], set[str]]:
     constants = {str(value) for value in vars(paths).values() if isinstance(value, Path)}
     constants |= {str(paths.feature_table(name)) for name in ("magpie", "modnet")}
     constants |= {str(paths.fold_file(name)) for name in ("stratified5", "stratified5_repeated", "loco", ITEM["scheme"])}
-    constants |= {str(paths.model_inputs(ITEM["model"]))}
+    constants |= {str(paths.model_inputs(model)) for model in (ITEM["model"], RANK_MODEL)}
+    constants |= {str(paths.cv_cell(RANK_MODEL, target, paths.SCHEMES[0]) / "predictions.csv")
+                  for target in ("voltage", "grav_capacity", "vol_capacity")}
     folders = {str(paths.cv_cell(ITEM["model"], ITEM["target"], ITEM["scheme"])),
                str(paths.bootstrap_cell(ITEM["model"], ITEM["target"])),
                str(paths.trained_model(ITEM["model"], ITEM["target"])),
                str(paths.repeated_cv_cell(ITEM["model"], ITEM["target"])),
                str(paths.trust_cell(ITEM["model"], ITEM["target"])),
                *(str(paths.cv_cell(ITEM["model"], ITEM["target"], scheme)) for scheme in paths.SCHEMES),
-               str(paths.FEATURES), str(paths.CLUSTERS), str(paths.TRUST)}
+               str(paths.FEATURES), str(paths.CLUSTERS), str(paths.TRUST), str(paths.CANDIDATES), str(paths.SCREEN),
+               str(paths.DISCOVERY)}
     return constants, folders
 
 
@@ -83,8 +87,12 @@ def test_the_report_keeps_exactly_the_metrics_files_dvc_declares(tmp_path):
                 for item in items}
     found = report.Paths(prepare_summary=tmp_path / "s", feature_metrics=tmp_path / "s", cluster_metrics=tmp_path / "s",
                          domain_metrics=tmp_path / "s", cv=tmp_path, bootstrap=tmp_path, repeated_cv=tmp_path,
-                         trust=tmp_path)
+                         trust=tmp_path, candidates=tmp_path / "candidates", screen=tmp_path / "screen",
+                         discovery=tmp_path / "discovery")
     (tmp_path / "s").write_text("{}")
+    for folder in (found.candidates, found.screen, found.discovery):
+        folder.mkdir()
+        (folder / paths.METRICS).write_text("{}")
     for path in expected:
         if path.startswith(("results/cv/", "results/bootstrap/", "results/repeated_cv/", "results/trust/")):
             target = tmp_path / Path(path).relative_to(Path(path).parts[0], Path(path).parts[1])

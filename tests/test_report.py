@@ -16,6 +16,8 @@ from electrode_ml.reporting.tables import (
     within_combined_two_sigma,
 )
 from electrode_ml.evaluation.conformal import TrustParams
+from electrode_ml.screening.retrospective import discovery_scores, recreated
+from electrode_ml.screening.screener import RANKING, SCREENED, ScreenParams, rank, screening_metrics
 from electrode_ml.stages import domain as domain_stage
 from electrode_ml.stages import report as report_stage
 from electrode_ml.stages import trust as trust_stage
@@ -56,7 +58,8 @@ def write_synthetic_results(root: Path):
         repeated_cv=root / "repeated_cv", models=root / "models", trust=root / "trust",
         domain_metrics=root / "trust" / "metrics.json",
         published=report_stage.Paths().published.resolve(), paper=root / "paper", timings=root / "timings.json",
-        learning_curves=root / "learning_curves.csv")
+        learning_curves=root / "learning_curves.csv", candidates=root / "candidates", screen=root / "screen",
+        discovery=root / "discovery")
     paths.electrodes.parent.mkdir(parents=True)
     electrodes.to_csv(paths.electrodes, index=False)
     _write_json(paths.prepare_summary, {"rows_dropped": 0})
@@ -128,12 +131,57 @@ def write_synthetic_results(root: Path):
         for target in TARGETS:
             trust_stage.run_cell(model, target, trust, root / "magpie.parquet", paths.trust / "novelty.csv", paths.cv,
                                  paths.trust / model / target)
+    write_synthetic_screening(root, paths, rng)
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05}, "trust": {"neighbours": 10},
+                                      "screen": {"top_per_ion": 3}, "discovery": {"hidden_ion": "Na"},
                                       "repeated_cv": {"models": ["control", "rf_magpie"]},
                                       "models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
                                       "profile": "quick", "profiles": {"quick": {}}}))
     return params, paths
+
+
+def write_synthetic_screening(root: Path, paths, rng, candidates: int = 40):
+    """The candidates, screen and discovery stages' outputs: screened partitions as the screen
+    stage writes them (CrabNet ranks on the lower bound of the gravimetric energy density)."""
+    screened = pd.DataFrame({"row": np.arange(1, candidates + 1),
+                             "composition": [f"Li{i + 1}Mn{i % 3 + 1}O4" for i in range(candidates)],
+                             "working_ion": [IONS[i % 3] for i in range(candidates)],
+                             "rule": ["ion_swap", "substitution"] * (candidates // 2), "change": "Li->Na",
+                             "parent_battery_id": "b1", "probability": np.nan})
+    for target, centre in (("voltage_V", 3.0), ("grav_capacity_mAh_g", 150.0)):
+        values = rng.uniform(0.5, 1.5, candidates) * centre
+        screened[f"crabnet_{target}"] = values
+        screened[f"crabnet_{target}_lower"], screened[f"crabnet_{target}_upper"] = values * 0.8, values * 1.2
+    energy = screened["crabnet_voltage_V"] * screened["crabnet_grav_capacity_mAh_g"]
+    screened["crabnet_grav_energy_Wh_kg"] = energy
+    screened["crabnet_grav_energy_Wh_kg_lower"], screened["crabnet_grav_energy_Wh_kg_upper"] = energy * 0.6, energy * 1.4
+    screened["novelty"] = rng.uniform(1, 10, candidates)
+    screened["unseen_elements"] = ""
+    screened["in_domain"] = screened["novelty"] < 8
+    (paths.screen / SCREENED).mkdir(parents=True)
+    for number, part in enumerate(np.array_split(screened, 2)):
+        part.to_parquet(paths.screen / SCREENED / f"part-{number:05d}.parquet", index=False)
+    screen_params = ScreenParams(partition_rows=20, top_per_ion=3)
+    ranking = rank(paths.screen / SCREENED, screen_params)
+    ranking.to_parquet(paths.screen / RANKING, index=False)
+    summary = {"rows": candidates + 2, "screened": candidates, "rejected": 2}
+    _write_json(paths.screen / "metrics.json", screening_metrics(summary, ranking, screen_params))
+    _write_json(paths.candidates / "metrics.json", {
+        "candidates.kept": candidates, "candidates.kept.ion_swap": candidates // 2,
+        "candidates.kept.substitution": candidates // 2, "candidates.duplicates_of_known": 7,
+        "candidates.duplicates_of_each_other": 3, "candidates.capped": 0})
+    hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3"], "composition": list(screened["composition"][[0, 4, 9]]),
+                           "working_ion": list(screened["working_ion"][[0, 4, 9]])}, index=[100, 101, 102])
+    found = recreated(ranking, hidden, pd.Series([900.0, 100.0, 700.0], index=hidden.index), 500.0)
+    scores = discovery_scores(found.loc[found["hit"], "rank"].to_numpy(), len(ranking), [5, 20])
+    paths.discovery.mkdir(parents=True)
+    found.to_csv(paths.discovery / "recreated.csv", index=False)
+    scores.to_csv(paths.discovery / "top_k.csv", index=False)
+    _write_json(paths.discovery / "metrics.json", {
+        "discovery.Na.hidden": 3, "discovery.Na.candidates": len(ranking), "discovery.Na.recreated": len(found),
+        "discovery.Na.recreated_share": len(found) / 3, "discovery.Na.hits": int(found["hit"].sum()),
+        "discovery.Na.hit_threshold": 500.0})
 
 
 @pytest.fixture
@@ -188,7 +236,8 @@ def test_every_table_is_written_as_markdown_latex_and_csv(report):
             "trust_coverage": len(MODELS) * len(TARGETS) * len(SCHEMES),
             "trust_clusters": len(MODELS) * len(TARGETS) * 3,
             "trust_novelty": len(pd.read_csv(report.paper / "tables" / "trust_novelty.csv")),
-            "comparison_published": len(pd.read_csv(report.published))}
+            "comparison_published": len(pd.read_csv(report.published)),
+            "screen_top_candidates": 9, "discovery_top_k": 2}
     listed = {artefact.stem.removeprefix("tables/") for artefact in report_stage.ARTEFACTS.values()
               if artefact.stem.startswith("tables/")}
     assert listed == set(rows)
@@ -311,10 +360,10 @@ def test_figures_are_images_at_their_printed_width(report):
 
     drawn_by = {"parity": "parity_grid", "smae": "smae_bars", "per_ion": "ion_errors",
                 "learning_curves": "learning_curves", "loco_per_cluster": "cluster_heatmap",
-                "error_by_novelty": "error_by_novelty"}
+                "error_by_novelty": "error_by_novelty", "objective_against_novelty": "objective_against_novelty"}
     stems = [artefact.stem.format(scheme=scheme) for artefact in report_stage.ARTEFACTS.values()
              if artefact.stem.startswith("figures/evaluation/") for scheme in SCHEMES]
-    assert len(set(stems)) == 9
+    assert len(set(stems)) == 10
     for stem in sorted(set(stems)):
         name = Path(stem).name.removesuffix("_stratified5").removesuffix("_loco")
         width_in = FIGURE_WIDTHS_IN[drawn_by[name]]
@@ -365,13 +414,35 @@ def test_the_trust_page_and_tables_hold_the_trust_cells_numbers(report):
     assert "`predict` uses `trust.difficulty` = **residual**" in page
 
 
+def test_the_screening_page_and_tables_hold_the_screen_and_discovery_numbers(report):
+    ranking = pd.read_parquet(report.screen / RANKING)
+    top = pd.read_csv(report.paper / "tables" / "screen_top_candidates.csv")
+    expected = ranking.groupby("working_ion", sort=False).head(3)  # screen.top_per_ion of each ion
+    assert len(expected) == 9
+    assert list(top["composition"]) == list(expected["composition"])
+    assert top["rank"].is_monotonic_increasing
+    for column in ("crabnet_voltage_V_lower", "crabnet_grav_capacity_mAh_g_upper", "rule", "parent_battery_id"):
+        assert column in top
+    scores = pd.read_csv(report.paper / "tables" / "discovery_top_k.csv")
+    pd.testing.assert_frame_equal(scores, pd.read_csv(report.discovery / "top_k.csv").round(4))
+    page = (report.paper / "SCREENING.md").read_text()
+    best = ranking.iloc[0]
+    assert f"Best overall: {best['composition']} ({best['working_ion']})" in page
+    assert "40 candidates kept: 20 by ion swap, 20 by substitution; 7 generated" in page
+    for row in scores.itertuples():
+        assert f"| {row.k} | {row.hits_in_top_k} | {row.precision:.3f} | {row.recall:.3f} | {row.daf:.2f} |" in page
+    assert (report.paper / "figures" / "evaluation" / "objective_against_novelty.png").exists()
+
+
 def test_the_report_keeps_every_metric_in_git_by_the_path_dvc_names_its_file(report):
     """paper/metrics.json (git-tracked) holds every metrics file's values: what `verify` compares a
     run with on a clone whose DVC cache has none of the committed results."""
     paths = report
     kept = json.loads((paths.paper / "metrics.json").read_text())
-    # prepare, featurize, cluster, domain; cv, bootstrap and trust per cell; repeated_cv.
-    assert len(kept) == 4 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 2) + 2 * len(TARGETS)
+    # prepare, featurize, cluster, domain, candidates, screen, discovery; cv, bootstrap and trust per
+    # cell; repeated_cv.
+    assert len(kept) == 7 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 2) + 2 * len(TARGETS)
+    assert kept["results/screen/metrics.json"] == json.loads((paths.screen / "metrics.json").read_text())
     assert kept["results/clusters/metrics.json"] == {"n_clusters": 2, "noise_share": 0.11}
     cell = json.loads((paths.cv / "modnet" / "voltage" / "loco" / "metrics.json").read_text())
     assert kept["results/cv/modnet/voltage/loco/metrics.json"] == cell

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml.models.registry import DISPLAY_NAMES
+from electrode_ml.screening.generation import RULES
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.screener import SCREENED, ScreenParams, objective_column, screened_rows
 
@@ -60,16 +61,15 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
     ranked_on = "its lower bound" if params.rank_on == "lower" else "its predicted value"
     model = DISPLAY_NAMES[params.rank_model]
     prefix = f"discovery.{hidden_ion}"
-    rules = sorted({key.split(".")[2] for key in candidate_metrics if key.startswith("candidates.kept.")
-                    and not key.startswith("candidates.kept.ion_")})
     lines = ["# Screening new electrodes", "",
              "Candidates made from the known electrodes, screened by every chosen model with intervals and novelty, "
-             f"ranked by {model}'s {objective.title.lower()} on {ranked_on}. Made by the `candidates`, `screen` and "
+             f"ranked by {model}'s {objective.name} on {ranked_on}. Made by the `candidates`, `screen` and "
              "`discovery` stages; `electrode-ml screen --candidates FILE --out DIR` screens a list of your own "
              "(README \"Screening new compositions\").", "",
              "## Candidates", "",
              f"{candidate_metrics['candidates.kept']} candidates kept: "
-             + ", ".join(f"{candidate_metrics[f'candidates.kept.{rule}']} by {rule.replace('_', ' ')}" for rule in rules)
+             + ", ".join(f"{candidate_metrics[f'candidates.kept.{rule}']} by {rule.replace('_', ' ')}" for rule in RULES
+                         if f"candidates.kept.{rule}" in candidate_metrics)
              + f"; {candidate_metrics.get('candidates.duplicates_of_known', 0)} generated compositions were known "
              f"electrodes already and {candidate_metrics.get('candidates.duplicates_of_each_other', 0)} repeated "
              f"another candidate; {candidate_metrics.get('candidates.capped', 0)} left out by the cap "
@@ -83,18 +83,19 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              "", f"The best {params.top_per_ion} of each working ion: [tables/screen_top_candidates]"
              "(tables/screen_top_candidates.md). Figure: [objective_against_novelty]"
              "(figures/evaluation/objective_against_novelty.png), the Pareto front of "
-             f"{objective.title.lower()} against novelty.", ""]
+             f"{objective.name} against novelty.", ""]
     if len(top):
         first = top.iloc[0]
-        lines += [f"Best overall: {first['composition']} ({first['working_ion']}), {column} "
-                  f"{first[column]:.0f} [{first[f'{column}_lower']:.0f}, {first[f'{column}_upper']:.0f}], novelty "
+        lines += [f"Best overall: {first['composition']} ({first['working_ion']}), {objective.name} "
+                  f"{first[column]:.0f} [{first[f'{column}_lower']:.0f}, {first[f'{column}_upper']:.0f}] {objective.unit}, "
+                  "novelty "
                   f"{first['novelty']:.3g}, {'in' if first['in_domain'] else 'out of'} the domain.", ""]
     lines += ["## Would the screen have found electrodes we know?", "",
               f"Every known {hidden_ion} electrode ({discovery_metrics[f'{prefix}.hidden']}) hidden; "
               f"{discovery_metrics[f'{prefix}.candidates']} candidates generated from the rest and screened by "
               f"{model} trained without them. {discovery_metrics[f'{prefix}.recreated']} hidden electrodes were "
               f"re-created ({discovery_metrics[f'{prefix}.recreated_share']:.1%}); "
-              f"{discovery_metrics[f'{prefix}.hits']} of them are hits (known {objective.title.lower()} at least "
+              f"{discovery_metrics[f'{prefix}.hits']} of them are hits (known {objective.name} at least "
               f"{discovery_metrics[f'{prefix}.hit_threshold']:.0f} {objective.unit}, the visible electrodes' "
               "`discovery.hit_quantile`). A candidate that re-creates no known electrode counts as a miss, so "
               "precision is a lower bound.", "",
@@ -104,6 +105,6 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
     hits = found[found["hit"]]
     if len(hits):
         lines += ["", f"Ranks of the hits among {discovery_metrics[f'{prefix}.candidates']}: median "
-                  f"{hits['rank'].median():.0f}, best {hits['rank'].min():.0f}. DAF above 1: the ranking puts hits "
-                  "in its top k more often than a random pick of k candidates would."]
+                  f"{hits['rank'].median():.0f}, best {hits['rank'].min():.0f}. A DAF of 1 is what k candidates "
+                  "picked at random would give."]
     return "\n".join(lines) + "\n"

@@ -35,8 +35,9 @@ CANDIDATE_COLUMNS = ("candidate_id", "composition", "working_ion", "parent_batte
 
 # pymatgen's oxidation-state guess enumerates every combination of states over an element's sites,
 # which grows steeply with the sites of the reduced formula: on the 3,173 compositions of the data,
-# those of at most 48 sites take 15 s together (1.4 s the slowest), the 120 larger ones (4%) far
-# longer (Li14Mn9(P2O7)8, 95 sites, over a minute). Larger compositions give no substitutions.
+# those of at most 48 sites take 15 s together (1.4 s the slowest), one of the 120 larger ones (4%)
+# can take as long (Zn(W18O49)2, 135 sites: 20 s; Na17(Mo15S19)4, 153 sites: over a minute).
+# Larger compositions give no substitutions.
 OXIDATION_GUESS_MAX_SITES = 48
 
 

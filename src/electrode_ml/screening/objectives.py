@@ -23,6 +23,7 @@ from electrode_ml.params import ParameterError
 @dataclass(frozen=True)
 class Objective:
     key: str  # `screen.objective`, and the column stem: `crabnet_grav_energy_Wh_kg`
+    name: str  # in a sentence
     title: str  # for tables and figures, with its unit
     unit: str
     capacity: str  # the target multiplied by the voltage
@@ -34,8 +35,8 @@ class Objective:
 
 
 OBJECTIVES = {objective.key: objective for objective in (
-    Objective("grav_energy", "Grav. energy density (Wh/kg)", "Wh/kg", "grav_capacity"),
-    Objective("vol_energy", "Vol. energy density (Wh/L)", "Wh/L", "vol_capacity"),
+    Objective("grav_energy", "gravimetric energy density", "Grav. energy density (Wh/kg)", "Wh/kg", "grav_capacity"),
+    Objective("vol_energy", "volumetric energy density", "Vol. energy density (Wh/L)", "Wh/L", "vol_capacity"),
 )}
 # What a ranking reads of an objective: its point value, or the lower bound of its interval (a
 # candidate that is good even at the pessimistic end of what the models allow).
