@@ -198,6 +198,20 @@ def test_check_params_names_a_misspelt_model_before_dvc_runs(tmp_path):
     assert any("profiles.quick.models.rf_magpie: unknown hyperparameter(s) ['n_trees']" in p for p in problems)
 
 
+def test_check_params_names_a_screen_model_the_pipeline_does_not_train_and_a_bad_screening_parameter(tmp_path):
+    from electrode_ml.commands.check_params import check
+
+    params = yaml.safe_load(open("params.yaml"))
+    params["models"] = ["control", "rf_magpie", "modnet"]  # no crabnet, which screen.models names
+    params["candidates"]["max_candidates"] = 0
+    params["discovery"]["hidden_ion"] = "Fe"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    problems = check(tmp_path / "params.yaml")
+    assert any("screen.models: 'crabnet' is not one of control, rf_magpie, modnet" in problem for problem in problems)
+    assert any("candidates.max_candidates" in problem for problem in problems)
+    assert any("discovery.hidden_ion 'Fe' is not one of" in problem for problem in problems)
+
+
 # --- byte stability --------------------------------------------------------------------------
 
 def test_forest_predictions_are_bit_identical_with_several_jobs(model_inputs_sample):

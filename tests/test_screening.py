@@ -18,9 +18,11 @@ from electrode_ml.evaluation.conformal import calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.models.registry import make_model
 from electrode_ml.params import ParameterError, from_mapping
+from electrode_ml.reporting.screening_page import pareto_front
 from electrode_ml.screening import screener
 from electrode_ml.screening.objectives import factor_level, product_bounds
 from electrode_ml.screening.prediction import PredictionError, prediction_column
+from electrode_ml.screening.retrospective import discovery_scores, recreated
 from electrode_ml.screening.screener import (
     RANKING,
     REJECTED,
@@ -292,3 +294,30 @@ def test_the_command_screens_a_csv_in_a_local_cluster_and_says_what_it_did(works
     assert ranking[objective_column("crabnet", "grav_energy")].is_monotonic_decreasing
     metrics = pd.read_json(tmp_path / "out" / paths.METRICS, typ="series")
     assert metrics["screen.rejected"] == rejected
+
+
+def test_discovery_scores_are_matbench_discoverys_precision_recall_and_acceleration():
+    # 4 hits among 100 ranked candidates, at ranks 1, 3, 40 and 90: prevalence 0.04.
+    scores = discovery_scores(np.array([1, 3, 40, 90]), 100, [10, 50, 100]).set_index("k")
+    assert list(scores["hits_in_top_k"]) == [2, 3, 4]
+    np.testing.assert_allclose(scores["precision"], [0.2, 0.06, 0.04])
+    np.testing.assert_allclose(scores["recall"], [0.5, 0.75, 1.0])
+    np.testing.assert_allclose(scores["daf"], [5.0, 1.5, 1.0])  # the whole list: no better than random
+    empty = discovery_scores(np.array([], dtype=int), 100, [10])
+    assert empty["precision"].item() == 0 and empty["daf"].item() == 0
+
+
+def test_a_hidden_electrode_is_recreated_by_its_best_ranked_candidate_and_is_a_hit_above_the_threshold():
+    ranking = pd.DataFrame({"rank": [1, 2, 3, 4], "row": [4, 1, 2, 3],
+                            "composition": ["NaMnO2", "NaFePO4", "NaMnO2", "NaCoO2"], "working_ion": ["Na", "Na", "Mg", "Na"]})
+    hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3"], "composition": ["NaMnO2", "NaCoO2", "NaNiO2"],
+                           "working_ion": ["Na", "Na", "Na"]}, index=[7, 8, 9])
+    found = recreated(ranking, hidden, pd.Series([300.0, 500.0, 900.0], index=[7, 8, 9]), threshold=400.0)
+    assert list(found["battery_id"]) == ["h1", "h2"]  # NaNiO2 never generated; Mg's NaMnO2 another electrode
+    assert list(found["rank"]) == [1, 4] and list(found["hit"]) == [False, True]
+
+
+def test_the_pareto_front_keeps_each_candidate_no_other_beats_on_both_counts():
+    objective = np.array([5.0, 4.0, 6.0, 6.0, 1.0, np.nan, 7.0])
+    novelty = np.array([1.0, 0.5, 2.0, 3.0, 0.1, 0.2, np.inf])
+    assert list(pareto_front(objective, novelty)) == [True, True, True, False, True, False, False]

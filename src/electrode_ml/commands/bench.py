@@ -158,6 +158,89 @@ def bench_crabnet_batched(epochs: int, matmul_precision: str) -> dict:
             f"{label}.matmul_precision": matmul_precision}
 
 
+SCREEN_SIZES = (10_000, 100_000)
+
+
+def screening_pool(electrodes: pd.DataFrame, size: int) -> pd.DataFrame:
+    """`size` distinct candidates: the candidates stage's rules without its cap, then, where those
+    are too few, working-ion swaps of them (candidates of candidates), none a known electrode."""
+    from electrode_ml.screening.generation import CandidateParams, generate_candidates
+
+    first, _ = generate_candidates(electrodes, CandidateParams(max_candidates=size))
+    pool = first[["composition", "working_ion"]]
+    if len(pool) < size:
+        parents = first.rename(columns={"candidate_id": "battery_id"})
+        second, _ = generate_candidates(parents, CandidateParams(substitutions=False, max_candidates=size))
+        known = set(zip(electrodes["composition"], electrodes["working_ion"]))
+        second = second[[pair not in known for pair in zip(second["composition"], second["working_ion"])]]
+        pool = pd.concat([pool, second[["composition", "working_ion"]]], ignore_index=True).drop_duplicates()
+    if len(pool) < size:
+        raise ElectrodeMLError(f"bench: only {len(pool)} distinct candidates for the {size:,} asked")
+    return pool.sample(size, random_state=0).reset_index(drop=True)
+
+
+def _timed_screen(source: Path, models: tuple[str, ...], workers: int, in_process: bool = False) -> tuple[float, float]:
+    """Seconds to screen `source` with `models` (intervals and novelty included) on `workers`
+    one-thread workers, worker start-up included, and the workers' peak memory (MB)."""
+    import tempfile
+
+    from electrode_ml.compute import ComputeParams
+    from electrode_ml.screening.screener import ScreenJob, ScreenParams, screen
+
+    job = ScreenJob(str(paths.TRAINED_MODELS), str(paths.TRUST), str(paths.FEATURE_NAN_COUNTS), models, 0.9)
+    params = ScreenParams(models=list(models), rank_model=models[0])
+    with tempfile.TemporaryDirectory(prefix="bench-screen-") as out:
+        start = time.perf_counter()
+        summary = screen(source, Path(out), job, params, ComputeParams(workers=workers), in_process=in_process)
+        seconds = time.perf_counter() - start
+    return seconds, max(record["peak_memory_mb"] for record in summary["records"])
+
+
+def bench_screen(electrodes: pd.DataFrame, sizes=SCREEN_SIZES) -> dict:
+    """Candidates per second per core for each model's path (featurize, predict, intervals,
+    novelty) on one worker, at each size, and each worker's peak memory; RF@Magpie and CrabNet
+    together on one and two workers (the scaling), and `predict --csv`'s path on the smallest set.
+    Needs the train, domain and trust stages' outputs (`dvc repro trust`)."""
+    import tempfile
+
+    from electrode_ml.commands.predict import predict
+
+    pool = screening_pool(electrodes, max(sizes))
+    timings = {}
+    with tempfile.TemporaryDirectory(prefix="bench-candidates-") as folder:
+        for size in sizes:
+            source = Path(folder) / f"candidates_{size}.parquet"
+            pool.head(size).to_parquet(source, index=False)
+            label = f"screen.{size}"
+            for models in (("rf_magpie",), ("crabnet",), ("modnet",)):
+                if models == ("modnet",) and size > min(sizes):
+                    continue  # MODNet's matminer featurization: measured on the smallest set only
+                seconds, memory = _timed_screen(source, models, workers=1)
+                timings[f"{label}.{models[0]}.candidates_per_second_per_core"] = round(size / seconds, 1)
+                timings[f"{label}.{models[0]}.peak_memory_mb_per_worker"] = round(memory, 1)
+            both = ("rf_magpie", "crabnet")
+            one, _ = _timed_screen(source, both, workers=1)
+            two, memory = _timed_screen(source, both, workers=2)
+            timings.update({f"{label}.rf_magpie_crabnet.seconds_1_worker": round(one, 1),
+                            f"{label}.rf_magpie_crabnet.seconds_2_workers": round(two, 1),
+                            f"{label}.rf_magpie_crabnet.speedup_2_workers": round(one / two, 2),
+                            f"{label}.rf_magpie_crabnet.peak_memory_mb_per_worker": round(memory, 1)})
+        smallest = pool.head(min(sizes))
+        with tempfile.TemporaryDirectory(prefix="bench-predict-") as models:
+            for name in ("rf_magpie", "crabnet"):  # predict reads every model it finds: only these two
+                for target in ("voltage", "grav_capacity", "vol_capacity"):
+                    (Path(models) / name).mkdir(exist_ok=True)
+                    (Path(models) / name / target).symlink_to(paths.trained_model(name, target).resolve())
+            start = time.perf_counter()
+            predict(smallest, Path(models), paths.FEATURE_NAN_COUNTS, trust_dir=paths.TRUST)
+            seconds = time.perf_counter() - start
+        label = f"screen.{min(sizes)}"
+        timings[f"{label}.predict_csv.rf_magpie_crabnet.seconds"] = round(seconds, 1)
+        timings[f"{label}.predict_csv.rf_magpie_crabnet.ratio_to_screen_2_workers"] = round(
+            seconds / timings[f"{label}.rf_magpie_crabnet.seconds_2_workers"], 1)
+    return timings
+
+
 def sections(crabnet_default_epochs: int) -> dict:
     """Each model with the hyperparameters of a profile (params.yaml), CrabNet also at its own
     default size for a few epochs (crabnet rounds epochs to a multiple of 2 x epochs_step)."""
@@ -176,6 +259,7 @@ def sections(crabnet_default_epochs: int) -> dict:
                                                        "crabnet_quick_profile"),
         **{f"cell_workers_{name}": (lambda electrodes, name=name: bench_cell_workers(name, profile_block("quick", name)))
            for name in ("rf_magpie", "modnet", "crabnet")},
+        "screen": bench_screen,
         "crabnet_batched": lambda electrodes: bench_crabnet_batched(
             crabnet_default_epochs, profile_block("paper", "crabnet").get("matmul_precision", "highest")),
     }

@@ -18,6 +18,9 @@ from electrode_ml.paths import SCHEMES
 
 def stage_schemas() -> dict:
     from electrode_ml.evaluation.conformal import TrustParams
+    from electrode_ml.screening.generation import CandidateParams
+    from electrode_ml.screening.retrospective import DiscoveryParams
+    from electrode_ml.screening.screener import ScreenParams
     from electrode_ml.stages.bootstrap import BootstrapParams
     from electrode_ml.stages.cluster import ClusterParams
     from electrode_ml.stages.featurize import FeaturizeParams
@@ -28,7 +31,7 @@ def stage_schemas() -> dict:
 
     return {"prepare": PrepareParams, "featurize": FeaturizeParams, "cluster": ClusterParams, "folds": FoldsParams,
             "bootstrap": BootstrapParams, "repeated_cv": RepeatedCVParams, "report": ReportParams,
-            "trust": TrustParams}
+            "trust": TrustParams, "candidates": CandidateParams, "screen": ScreenParams, "discovery": DiscoveryParams}
 
 
 def check(path: Path, profile: str | None = None) -> list[str]:
@@ -47,9 +50,11 @@ def check(path: Path, profile: str | None = None) -> list[str]:
         compute_params(path)
     except ParameterError as error:
         problems.append(str(error))
+    # The cheap models' repeated CV and the screen's models must be models the pipeline trains.
     for key, known in (("models", MODELS), ("targets", TARGET_KEYS), ("schemes", SCHEMES),
-                       ("repeated_cv.models", params.get("models") or [])):
-        value = params.get("repeated_cv", {}).get("models") if key == "repeated_cv.models" else params.get(key)
+                       ("repeated_cv.models", params.get("models") or []), ("screen.models", params.get("models") or [])):
+        section, _, name = key.rpartition(".")
+        value = (params.get(section) or {}).get(name) if section else params.get(key)
         if not isinstance(value, list) or not value:
             problems.append(f"{path}: `{key}` must be a non-empty list")
             continue

@@ -52,10 +52,17 @@ def conformal_regressor(residuals: np.ndarray, sigmas: np.ndarray | None = None)
     return ConformalRegressor().fit(residuals, sigmas=sigmas)
 
 
-def neighbour_difficulties(distances: np.ndarray, residuals: np.ndarray, neighbours: int) -> dict[str, np.ndarray]:
+def nearest_neighbours(distances: np.ndarray, neighbours: int) -> np.ndarray:
+    """Per row of `distances`, the columns of its `neighbours` nearest (in no particular order)."""
+    return np.argpartition(distances, neighbours - 1, axis=1)[:, :neighbours]
+
+
+def neighbour_difficulties(distances: np.ndarray, residuals: np.ndarray, neighbours: int,
+                           nearest: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each difficulty of `DIFFICULTIES` per row of `distances` (rows: electrodes; columns: the
-    candidate neighbours, inf where one may not be a neighbour), from its `neighbours` nearest."""
-    nearest = np.argpartition(distances, neighbours - 1, axis=1)[:, :neighbours]
+    candidate neighbours, inf where one may not be a neighbour), from its `neighbours` nearest
+    (`nearest`: `nearest_neighbours(distances, neighbours)`, where the caller has them already)."""
+    nearest = nearest_neighbours(distances, neighbours) if nearest is None else nearest
     return {"distance": np.take_along_axis(distances, nearest, axis=1).mean(axis=1),
             "residual": np.abs(residuals)[nearest].mean(axis=1)}
 
@@ -129,10 +136,12 @@ def calibrate(predictions: pd.DataFrame, X: pd.DataFrame, difficulty: str, neigh
 
 
 def prediction_bounds(calibration: dict, domain: Domain, distances: np.ndarray, y_hat: np.ndarray,
-                      level: float) -> np.ndarray:
+                      level: float, nearest: np.ndarray | None = None) -> np.ndarray:
     """Lower and upper bounds (n x 2) of new compositions' normalized intervals at `level`;
-    `distances`: `domain.distances` of the compositions, computed once for every model and target."""
+    `distances`: `domain.distances` of the compositions, and `nearest` their
+    `calibration["neighbours"]` nearest training electrodes, computed once for every model and target."""
     residuals = calibration["residuals"].loc[domain.battery_ids].to_numpy()
-    difficulty = neighbour_difficulties(distances, residuals, calibration["neighbours"])[calibration["difficulty"]]
+    difficulty = neighbour_difficulties(distances, residuals, calibration["neighbours"],
+                                        nearest)[calibration["difficulty"]]
     regressor = conformal_regressor(calibration["residuals"].to_numpy(), calibration["sigmas"])
     return regressor.predict_int(y_hat, sigmas=difficulty + calibration["floor"], confidence=level)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -31,7 +31,7 @@ from electrode_ml.data.electrodes import (
 )
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
-from electrode_ml.evaluation.conformal import prediction_bounds
+from electrode_ml.evaluation.conformal import nearest_neighbours, prediction_bounds
 from electrode_ml.features.representations import REPRESENTATIONS, elements_with_data
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
 
@@ -257,12 +257,24 @@ class Predictions:
     values: pd.DataFrame
     distances: np.ndarray | None
     assessed: pd.DataFrame | None
+    _nearest: dict = field(default_factory=dict, repr=False)
 
     def bounds(self, trained: TrainedModels, level: float) -> dict[tuple[str, str], np.ndarray]:
         """(model, target) -> the lower and upper bounds (n x 2) of its normalized interval at `level`."""
-        return {(name, target): prediction_bounds(trained.calibrations[name, target], trained.domain, self.distances,
-                                                  self.values[prediction_column(name, target)].to_numpy(), level)
-                for name, target in trained.models if (name, target) in trained.calibrations}
+        bounds = {}
+        for name, target in trained.models:
+            if (name, target) in trained.calibrations:
+                calibration = trained.calibrations[name, target]
+                bounds[name, target] = prediction_bounds(calibration, trained.domain, self.distances,
+                                                         self.values[prediction_column(name, target)].to_numpy(), level,
+                                                         self.nearest(calibration["neighbours"]))
+        return bounds
+
+    def nearest(self, neighbours: int) -> np.ndarray:
+        """The candidates' `neighbours` nearest training electrodes, found once for every calibration."""
+        if neighbours not in self._nearest:
+            self._nearest[neighbours] = nearest_neighbours(self.distances, neighbours)
+        return self._nearest[neighbours]
 
 
 def predict_checked(candidates: pd.DataFrame, trained: TrainedModels, featurizers=REPRESENTATIONS,
