@@ -93,6 +93,19 @@ def _process_id(_):
     return os.getpid()
 
 
+def test_without_compute_scheduler_the_fits_go_to_the_cluster_dasks_own_configuration_names(monkeypatch):
+    """DASK_SCHEDULER_ADDRESS (Dask's `scheduler-address`, as a batch system's launcher sets it)."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, env=ONE_THREAD) as cluster, \
+            Client(cluster) as client:
+        its_workers = set(client.run(os.getpid).values())
+        with dask.config.set({"scheduler-address": cluster.scheduler_address}):
+            assert set(map_in_workers(_process_id, [1, 2, 3], ComputeParams())) == its_workers
+    assert not set(map_in_workers(_process_id, [1], ComputeParams())) & its_workers  # a local cluster again
+
+
 def test_fits_go_to_the_cluster_at_compute_scheduler_when_one_is_given():
     """A cluster started elsewhere (here a local one, as `dask scheduler` and `dask worker --nthreads 1`
     would make it): the fits run on its workers."""

@@ -56,13 +56,16 @@ def usable_cores() -> int:
 
 @contextmanager
 def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
-    """A Dask client: of the cluster at `params.scheduler`, or of a local cluster of one-thread
+    """A Dask client: of the cluster at `params.scheduler` (else at Dask's own `scheduler-address`,
+    e.g. `DASK_SCHEDULER_ADDRESS` in the environment), or of a local cluster of one-thread
     worker processes, no more of them than there are tasks, each held to `memory_limit` (Dask's
     form: "4GiB", "auto" for the machine's memory shared among them; 0 for none)."""
+    import dask
     from dask.distributed import Client, LocalCluster
 
-    if params.scheduler:
-        with Client(params.scheduler) as client:
+    address = params.scheduler or dask.config.get("scheduler-address", None)
+    if address:
+        with Client(address) as client:
             yield client
         return
     workers = max(1, min(params.worker_count(), tasks))

@@ -164,9 +164,11 @@ def substitution_candidates(composition, ion: str, threshold: float,
     return candidates
 
 
-def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams) -> tuple[pd.DataFrame, dict]:
+def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams,
+                        ions: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, dict]:
     """New electrodes from the known `electrodes` (the prepared table: battery_id, composition,
-    working_ion), by the rules `params` switches on.
+    working_ion), by the rules `params` switches on; working ions are swapped for each other
+    among `ions` (default: those `electrodes` hold).
 
     Returns the candidates (`CANDIDATE_COLUMNS`, one row per (reduced composition, working ion)
     that no known electrode has; probability NaN for an ion swap; sorted by parent, rule and
@@ -183,7 +185,7 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams) -> tu
         "working_ion": electrodes["working_ion"],
     })
     known = set(zip(parents["composition"], parents["working_ion"]))
-    ions = tuple(ion for ion in WORKING_IONS if ion in set(parents["working_ion"]))
+    ions = tuple(ion for ion in WORKING_IONS if ion in set(ions or parents["working_ion"]))
     allowed_elements = elements_with_data("magpie")
     metrics = {"candidates.parents": len(parents)}
 

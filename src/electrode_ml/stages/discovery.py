@@ -21,13 +21,13 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from electrode_ml import paths
-from electrode_ml.compute import compute_params
+from electrode_ml.compute import compute_params, map_in_workers
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
-from electrode_ml.evaluation.validation import fit_in_worker
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import make_model
 from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters
@@ -39,6 +39,11 @@ from electrode_ml.screening.screener import RANKING, ScreenJob, ScreenParams, sc
 from electrode_ml.stages.cell import model_data
 
 
+def fit_target(y: pd.Series, model, X: pd.DataFrame):
+    """A fresh clone of `model` fitted on X for one target (module level: Dask sends it by reference)."""
+    return clone(model).fit(X, y)
+
+
 def visible_models(params_path: Path, screen_params: ScreenParams, trust: TrustParams, visible: pd.DataFrame,
                    magpie: pd.DataFrame, domain_threshold: float, inputs_dir: Path, electrodes_csv: Path,
                    cv_dir: Path, out: Path) -> None:
@@ -46,14 +51,17 @@ def visible_models(params_path: Path, screen_params: ScreenParams, trust: TrustP
     (models/), and their domain and interval calibrations (trust/), laid out as the train, domain
     and trust stages lay theirs out."""
     model_name = screen_params.rank_model
-    compute = compute_params(params_path)
     ids = visible["battery_id"]
-    for target in OBJECTIVES[screen_params.objective].targets:
-        X, y = model_data(model_name, target, electrodes_csv, inputs_dir)
-        model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-        fitted = fit_in_worker(model, X.loc[ids], y.loc[ids], compute)
+    targets = OBJECTIVES[screen_params.objective].targets
+    data = {target: model_data(model_name, target, electrodes_csv, inputs_dir) for target in targets}
+    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+    X = data[targets[0]][0].loc[ids]
+    # The targets' fits at once, each on a one-thread worker (as train fits a model).
+    fitted = map_in_workers(fit_target, [data[target][1].loc[ids] for target in targets],
+                            compute_params(params_path), shared=(model, X))
+    for target, one in zip(targets, fitted):
         (out / "models" / model_name / target).mkdir(parents=True)
-        joblib.dump(fitted, out / "models" / model_name / target / "model.joblib")
+        joblib.dump(one, out / "models" / model_name / target / "model.joblib")
         predictions = pd.read_csv(paths.cv_cell(model_name, target, paths.SCHEMES[0], cv_dir) / "predictions.csv")
         predictions = predictions[predictions["battery_id"].isin(ids)]
         calibration = calibrate(predictions, magpie, trust.difficulty, trust.neighbours)
@@ -74,7 +82,9 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
     electrodes = pd.read_csv(electrodes_csv)
     hidden = electrodes[electrodes["working_ion"] == params.hidden_ion]
     visible = electrodes[electrodes["working_ion"] != params.hidden_ion]
-    candidates, generated = generate_candidates(visible, load_section("candidates", CandidateParams, params_path))
+    # The hidden ion is still an ion to swap to: that a working ion exists is no knowledge of its electrodes.
+    candidates, generated = generate_candidates(visible, load_section("candidates", CandidateParams, params_path),
+                                                ions=tuple(electrodes["working_ion"].unique()))
     objective = OBJECTIVES[screen_params.objective]
     known_objective = electrodes[TARGET_KEYS[objective.voltage]] * electrodes[TARGET_KEYS[objective.capacity]]
     threshold = float(np.quantile(known_objective.loc[visible.index], params.hit_quantile))
