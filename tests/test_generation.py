@@ -242,3 +242,15 @@ def test_the_same_candidates_whatever_the_hash_seed():
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs)
     assert outputs[0] == outputs[1] and outputs[0].count(b"\n") > 50
+
+
+def test_ions_to_swap_to_may_include_one_the_parents_lack(sample):
+    """The discovery check hides every electrode of one ion; that ion must still be swapped to."""
+    parents = sample[sample["working_ion"] != "Na"]
+    params = CandidateParams(substitutions=False, max_candidates=100_000)
+    among_parents, _ = generate_candidates(parents, params)
+    every_ion, _ = generate_candidates(parents, params, ions=tuple(sample["working_ion"].unique()))
+    assert "Na" not in set(among_parents["working_ion"])
+    assert "Na" in set(every_ion["working_ion"])
+    others = every_ion[every_ion["working_ion"] != "Na"].drop(columns="candidate_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, among_parents.drop(columns="candidate_id"))

@@ -190,6 +190,52 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
+@pytest.mark.slow  # the candidates and discovery stages through the command line on 150 rows
+def test_candidates_and_the_discovery_check_on_real_sample(magpie_workspace):
+    import joblib
+
+    from electrode_ml.evaluation.novelty import Domain
+
+    workspace = magpie_workspace
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params.update({"candidates": {"max_candidates": 400}, "trust": {"neighbours": 10},
+                   "screen": {"models": ["rf_magpie"], "rank_model": "rf_magpie", "partition_rows": 100},
+                   "discovery": {"hidden_ion": "Na", "top_k": [10, 100]}, "compute": {"workers": 2}})
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    for target in ("voltage", "grav_capacity"):
+        result = _electrode_ml("cv", "--model", "rf_magpie", "--target", target, "--scheme", "stratified5", cwd=workspace)
+        assert result.returncode == 0, result.stderr
+    electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
+    magpie = pd.read_parquet(workspace / "results/features/magpie.parquet")
+    (workspace / "results/trust").mkdir(parents=True)
+    joblib.dump(Domain.fit(magpie.loc[electrodes["battery_id"]], electrodes["working_ion"], electrodes["composition"],
+                           5, threshold=9.0), workspace / "results/trust/domain.joblib")
+
+    result = _electrode_ml("candidates", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    candidates = pd.read_parquet(workspace / "results/candidates/candidates.parquet")
+    metrics = json.loads((workspace / "results/candidates/metrics.json").read_text())
+    assert len(candidates) == metrics["candidates.kept"] == 400  # the cap
+    assert metrics["candidates.pool"] > 400
+    known = set(zip(electrodes["composition"], electrodes["working_ion"]))
+    assert not known & set(zip(candidates["composition"], candidates["working_ion"]))
+    assert set(candidates["parent_battery_id"]) <= set(electrodes["battery_id"])
+
+    result = _electrode_ml("discovery", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((workspace / "results/discovery/metrics.json").read_text())
+    hidden = int((electrodes["working_ion"] == "Na").sum())
+    assert metrics["discovery.Na.hidden"] == hidden > 0
+    found = pd.read_csv(workspace / "results/discovery/recreated.csv")
+    assert len(found) == metrics["discovery.Na.recreated"] and set(found["working_ion"]) <= {"Na"}
+    # Every re-created electrode is a hidden one, found by a candidate made from a visible parent.
+    assert set(found["battery_id"]) <= set(electrodes.loc[electrodes["working_ion"] == "Na", "battery_id"])
+    assert not set(found["parent_battery_id"]) & set(found["battery_id"])
+    scores = pd.read_csv(workspace / "results/discovery/top_k.csv")
+    assert list(scores["k"]) == [10, 100]
+    assert (scores["hits_in_top_k"] <= metrics["discovery.Na.hits"]).all()
+
+
 class RidgeMagpie(RegressorMixin, BaseEstimator):
     """A fifth model, defined here: ridge regression on the Magpie features."""
 
