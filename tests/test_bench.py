@@ -1,5 +1,9 @@
 import json
 
+import pytest
+
+from electrode_ml.errors import ElectrodeMLError
+
 from electrode_ml.commands.bench import compare, render_performance
 
 
@@ -47,3 +51,17 @@ def test_stage_seconds_come_from_each_stages_timing_file_and_runs_stand_side_by_
     assert "| Stage | cpu: 2 cores: before | cpu: 2 cores: after |" in page
     assert "| cv@a | 10.0 | 6.0 |" in page and "| cv@b | 4.0 |  |" in page
     assert page.rstrip().endswith("| all stages | 14 | 6 |")
+
+
+def test_the_screening_pool_is_distinct_new_candidates_of_candidates_where_the_first_round_is_short(real_raw):
+    from electrode_ml.commands.bench import screening_pool
+    from electrode_ml.data.electrodes import prepare_electrodes
+    from electrode_ml.screening.generation import CandidateParams, generate_candidates
+
+    electrodes = prepare_electrodes(real_raw.sample(40, random_state=3)).electrodes
+    first, _ = generate_candidates(electrodes, CandidateParams(max_candidates=10**6))
+    pool = screening_pool(electrodes, len(first) + 200)
+    assert len(pool) == len(first) + 200 and not pool.duplicated().any()
+    assert not set(zip(electrodes["composition"], electrodes["working_ion"])) & set(zip(pool["composition"], pool["working_ion"]))
+    with pytest.raises(ElectrodeMLError, match="distinct candidates"):
+        screening_pool(electrodes, 10**7)
