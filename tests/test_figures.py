@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from electrode_ml.reporting import figures, maps, plotting
+from electrode_ml.reporting.screening_page import pareto_front
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.models.registry import DISPLAY_NAMES
 
@@ -114,6 +115,12 @@ def draw_evaluation(out):
                                for scheme in ("loco", "stratified5") for target in TARGETS for model in MODELS
                                for novelty_bin in range(1, 6)])
     figures.error_by_novelty(by_novelty, MODELS, TARGETS, TITLES, 0.9, "residual", out / "error_by_novelty")
+    novelty = generator.gamma(2.0, 2.0, 400)
+    ranking = pd.DataFrame({"novelty": novelty, "objective": generator.normal(400, 150, 400) - 20 * novelty,
+                            "in_domain": novelty < 8})
+    figures.objective_against_novelty(ranking, "objective", "RF@Magpie: Grav. energy density (Wh/kg)",
+                                      pareto_front(ranking["objective"], ranking["novelty"]),
+                                      out / "objective_against_novelty")
 
 
 @pytest.fixture

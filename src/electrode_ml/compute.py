@@ -72,8 +72,10 @@ def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
     # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
     # The fits have no memory limit: Dask would pause a worker holding a large fit instead of
     # letting it finish.
+    # Dask's own logs only when critical: a worker whose heartbeat meets the closing scheduler logs a
+    # traceback at ERROR, though nothing failed; an error in a fit comes back as itself (below).
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      dashboard_address=None, silence_logs=logging.ERROR, env=ONE_THREAD) as cluster, \
+                      dashboard_address=None, silence_logs=logging.CRITICAL, env=ONE_THREAD) as cluster, \
             Client(cluster) as client:
         yield client
 

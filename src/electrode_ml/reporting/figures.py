@@ -245,7 +245,7 @@ def objective_against_novelty(ranking: pd.DataFrame, column: str, label: str, fr
     pareto = ranking[front & finite].sort_values("novelty")
     axes.plot(pareto["novelty"], pareto[column], color=FEW_COLOURS[1], drawstyle="steps-post", marker="o",
               markersize=2.5, label=f"Pareto front ({len(pareto)})")
-    axes.set_xlabel("Novelty (mean distance to the nearest training electrodes of the ion)")
+    axes.set_xlabel("Novelty (distance to the training electrodes)")
     axes.set_ylabel(label)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper right", markerscale=3)
