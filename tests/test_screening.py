@@ -321,3 +321,16 @@ def test_the_pareto_front_keeps_each_candidate_no_other_beats_on_both_counts():
     objective = np.array([5.0, 4.0, 6.0, 6.0, 1.0, np.nan, 7.0])
     novelty = np.array([1.0, 0.5, 2.0, 3.0, 0.1, 0.2, np.inf])
     assert list(pareto_front(objective, novelty)) == [True, True, True, False, True, False, False]
+
+
+def test_a_featurizer_failure_costs_its_formula_not_the_batch():
+    """matminer's AtomicOrbitals (in MODNet's set) fails on this plutonium composition."""
+    from electrode_ml.features.representations import ModnetFeatures
+    from electrode_ml.screening.prediction import featurized
+
+    failing = "K4Pu2Mn3Co3O16"
+    table, failed = featurized(ModnetFeatures(), ["LiFePO4", failing, "NaMnO2"])
+    assert list(failed) == [failing] and "AtomicOrbitals" in failed[failing]
+    assert list(table.index) == ["LiFePO4", "NaMnO2"]
+    alone, _ = featurized(ModnetFeatures(), ["NaMnO2"])
+    pd.testing.assert_frame_equal(table.loc[["NaMnO2"]], alone)

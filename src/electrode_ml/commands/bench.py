@@ -196,11 +196,16 @@ def _timed_screen(source: Path, models: tuple[str, ...], workers: int, in_proces
     return seconds, max(record["peak_memory_mb"] for record in summary["records"])
 
 
+MODNET_SCREEN_SIZE = 1_000  # matminer's MODNet featurizers take about 50 ms per composition
+
+
 def bench_screen(electrodes: pd.DataFrame, sizes=SCREEN_SIZES) -> dict:
-    """Candidates per second per core for each model's path (featurize, predict, intervals,
-    novelty) on one worker, at each size, and each worker's peak memory; RF@Magpie and CrabNet
-    together on one and two workers (the scaling), and `predict --csv`'s path on the smallest set.
-    Needs the train, domain and trust stages' outputs (`dvc repro trust`)."""
+    """The screen, intervals and novelty included, worker start-up included: each model's path
+    (featurize, predict, intervals, novelty) alone on one worker at the smallest size (MODNet's on
+    `MODNET_SCREEN_SIZE` candidates), RF@Magpie and CrabNet together on one and on two workers at
+    every size (candidates per second per core, the scaling, each worker's peak memory), and
+    `predict --csv`'s path (one process, matminer's Magpie) on the smallest set. Needs the train,
+    domain and trust stages' outputs (`dvc repro trust`)."""
     import tempfile
 
     from electrode_ml.commands.predict import predict
@@ -208,31 +213,32 @@ def bench_screen(electrodes: pd.DataFrame, sizes=SCREEN_SIZES) -> dict:
     pool = screening_pool(electrodes, max(sizes))
     timings = {}
     with tempfile.TemporaryDirectory(prefix="bench-candidates-") as folder:
+        def source(size: int) -> Path:
+            path = Path(folder) / f"candidates_{size}.parquet"
+            pool.head(size).to_parquet(path, index=False)
+            return path
+
+        for models, size in ((("rf_magpie",), min(sizes)), (("crabnet",), min(sizes)), (("modnet",), MODNET_SCREEN_SIZE)):
+            seconds, memory = _timed_screen(source(size), models, workers=1)
+            label = f"screen.{size}.{models[0]}"
+            timings[f"{label}.candidates_per_second_per_core"] = round(size / seconds, 1)
+            timings[f"{label}.peak_memory_mb_per_worker"] = round(memory, 1)
+        both = ("rf_magpie", "crabnet")
         for size in sizes:
-            source = Path(folder) / f"candidates_{size}.parquet"
-            pool.head(size).to_parquet(source, index=False)
-            label = f"screen.{size}"
-            for models in (("rf_magpie",), ("crabnet",), ("modnet",)):
-                if models == ("modnet",) and size > min(sizes):
-                    continue  # MODNet's matminer featurization: measured on the smallest set only
-                seconds, memory = _timed_screen(source, models, workers=1)
-                timings[f"{label}.{models[0]}.candidates_per_second_per_core"] = round(size / seconds, 1)
-                timings[f"{label}.{models[0]}.peak_memory_mb_per_worker"] = round(memory, 1)
-            both = ("rf_magpie", "crabnet")
-            one, _ = _timed_screen(source, both, workers=1)
-            two, memory = _timed_screen(source, both, workers=2)
-            timings.update({f"{label}.rf_magpie_crabnet.seconds_1_worker": round(one, 1),
-                            f"{label}.rf_magpie_crabnet.seconds_2_workers": round(two, 1),
-                            f"{label}.rf_magpie_crabnet.speedup_2_workers": round(one / two, 2),
-                            f"{label}.rf_magpie_crabnet.peak_memory_mb_per_worker": round(memory, 1)})
-        smallest = pool.head(min(sizes))
+            one, memory_one = _timed_screen(source(size), both, workers=1)
+            two, memory_two = _timed_screen(source(size), both, workers=2)
+            label = f"screen.{size}.rf_magpie_crabnet"
+            timings.update({f"{label}.seconds_1_worker": round(one, 1), f"{label}.seconds_2_workers": round(two, 1),
+                            f"{label}.candidates_per_second_per_core": round(size / one, 1),
+                            f"{label}.speedup_2_workers": round(one / two, 2),
+                            f"{label}.peak_memory_mb_per_worker": round(max(memory_one, memory_two), 1)})
         with tempfile.TemporaryDirectory(prefix="bench-predict-") as models:
-            for name in ("rf_magpie", "crabnet"):  # predict reads every model it finds: only these two
+            for name in both:  # predict reads every model it finds: only these two
+                (Path(models) / name).mkdir()
                 for target in ("voltage", "grav_capacity", "vol_capacity"):
-                    (Path(models) / name).mkdir(exist_ok=True)
                     (Path(models) / name / target).symlink_to(paths.trained_model(name, target).resolve())
             start = time.perf_counter()
-            predict(smallest, Path(models), paths.FEATURE_NAN_COUNTS, trust_dir=paths.TRUST)
+            predict(pool.head(min(sizes)), Path(models), paths.FEATURE_NAN_COUNTS, trust_dir=paths.TRUST)
             seconds = time.perf_counter() - start
         label = f"screen.{min(sizes)}"
         timings[f"{label}.predict_csv.rf_magpie_crabnet.seconds"] = round(seconds, 1)

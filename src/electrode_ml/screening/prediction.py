@@ -32,7 +32,7 @@ from electrode_ml.data.electrodes import (
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.evaluation.conformal import nearest_neighbours, prediction_bounds
-from electrode_ml.features.representations import REPRESENTATIONS, elements_with_data
+from electrode_ml.features.representations import REPRESENTATIONS, FeaturizationError, elements_with_data
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
 
 
@@ -236,16 +236,36 @@ class TrainedModels:
         return list(dict.fromkeys(name for name, _ in self.models))
 
 
-def model_inputs_for(candidates: pd.DataFrame, feature_sets: set[str], featurizers=REPRESENTATIONS) -> pd.DataFrame:
+def featurized(featurizer, formulas: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """`featurizer`'s table of the formulas it takes, and why it failed on each other one (matminer's
+    AtomicOrbitals fails on some plutonium compositions): a failure costs its formula, not the batch.
+    Each formula's row is computed alone either way, so the values do not depend on the batch."""
+    try:
+        return featurizer.featurize(formulas, progress=False), {}
+    except FeaturizationError:
+        tables, failed = [], {}
+        for formula in formulas:
+            try:
+                tables.append(featurizer.featurize([formula], progress=False))
+            except FeaturizationError as error:
+                failed[formula] = str(error)
+        return (pd.concat(tables) if tables else pd.DataFrame(columns=featurizer.feature_labels())), failed
+
+
+def model_inputs_for(candidates: pd.DataFrame, feature_sets: set[str],
+                     featurizers=REPRESENTATIONS) -> tuple[pd.DataFrame, dict[str, str]]:
     """The model-input table for new compositions, featurized as in the `featurize` stage (each
-    distinct formula once); `featurizers`: representation -> its class."""
+    distinct formula once; `featurizers`: representation -> its class), its rows empty where a
+    featurizer failed; and the formulas that failed, with why."""
     table = candidates[list(CANDIDATE_COLUMNS)].set_axis(
         pd.Index([f"candidate{i}" for i in range(len(candidates))], name="battery_id"))
     formulas = list(table["composition"])
+    failures = {}
     for name in sorted(feature_sets):
-        features = featurizers[name]().featurize(list(dict.fromkeys(formulas)), progress=False)
-        table = table.join(features.loc[formulas].set_axis(table.index).add_prefix(f"{name}|"))
-    return table
+        features, failed = featurized(featurizers[name](), list(dict.fromkeys(formulas)))
+        failures.update({formula: f"{name}: {reason}" for formula, reason in failed.items() if formula not in failures})
+        table = table.join(features.reindex(formulas).set_axis(table.index).add_prefix(f"{name}|"))
+    return table, failures
 
 
 @dataclass
@@ -280,18 +300,19 @@ class Predictions:
 def predict_checked(candidates: pd.DataFrame, trained: TrainedModels, featurizers=REPRESENTATIONS,
                     rows=None) -> tuple[Predictions, pd.DataFrame]:
     """The predictions for checked candidates (`check_candidates` or `candidate_problems`), and
-    the candidates set aside because a model reads features undefined for them (their rows kept
-    out of the predictions). `rows`: the candidates' row numbers in the input."""
+    the candidates set aside because a featurizer failed on them or a model reads features
+    undefined for them (their rows kept out of the predictions). `rows`: the candidates' row numbers in the input."""
     rows = np.arange(1, len(candidates) + 1) if rows is None else np.asarray(rows)
-    inputs = model_inputs_for(candidates, trained.feature_sets, featurizers)
-    undefined = {}
+    inputs, failures = model_inputs_for(candidates, trained.feature_sets, featurizers)
+    undefined = {position: ("featurizer_failed", f"{formula!r}: a featurizer failed on it ({failures[formula]})")
+                 for position, formula in enumerate(candidates["composition"]) if formula in failures}
     for name in trained.model_names():
         for position, columns in undefined_rows(inputs, MODELS[name].input_sets, trained.always_defined).items():
-            undefined.setdefault(position, (
+            undefined.setdefault(position, ("undefined_features", (
                 f"{candidates['composition'].iloc[position]!r}: {DISPLAY_NAMES[name]} reads {len(columns)} feature(s) that "
-                f"are undefined for it and never were in training (e.g. {columns[0]}): an element without data"))
-    rejected = pd.DataFrame([(int(rows[position]), "composition", candidates["composition"].iloc[position],
-                              "undefined_features", detail) for position, detail in sorted(undefined.items())],
+                f"are undefined for it and never were in training (e.g. {columns[0]}): an element without data")))
+    rejected = pd.DataFrame([(int(rows[position]), "composition", candidates["composition"].iloc[position], reason, detail)
+                             for position, (reason, detail) in sorted(undefined.items())],
                             columns=list(REJECTED_CANDIDATE_COLUMNS))
     kept = np.setdiff1d(np.arange(len(candidates)), list(undefined))
     inputs = inputs.iloc[kept]
