@@ -245,9 +245,11 @@ def objective_against_novelty(ranking: pd.DataFrame, column: str, label: str, fr
     pareto = ranking[front & finite].sort_values("novelty")
     axes.plot(pareto["novelty"], pareto[column], color=FEW_COLOURS[1], drawstyle="steps-post", marker="o",
               markersize=2.5, label=f"Pareto front ({len(pareto)})")
+    # Logarithmic: a few candidates lie hundreds of times farther than the typical one.
+    axes.set_xscale("log")
     axes.set_xlabel("Novelty (distance to the training electrodes)")
     axes.set_ylabel(label)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(loc="upper right", markerscale=3)
+    axes.legend(loc="upper right", markerscale=2)
     return save(figure, path_stem)
 
