@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from electrode_ml.commands.predict import CANDIDATE_COLUMNS, check_candidates, read_candidates
+from electrode_ml.screening.prediction import CANDIDATE_COLUMNS, check_candidates, read_candidates
 from electrode_ml.data.electrodes import RAW_COLUMNS, load_raw, parse_composition, prepare_electrodes
 from electrode_ml.data.targets import TARGETS
 from electrode_ml.errors import ElectrodeMLError

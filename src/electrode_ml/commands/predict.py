@@ -23,8 +23,7 @@ from electrode_ml.data.targets import TARGET_REGISTRY
 from electrode_ml.evaluation.conformal import TrustParams
 from electrode_ml.files import write_table
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
-from electrode_ml.screening.prediction import (  # noqa: F401 (CANDIDATE_COLUMNS: the columns a CSV needs)
-    CANDIDATE_COLUMNS,
+from electrode_ml.screening.prediction import (
     PredictionError,
     TrainedModels,
     check_candidates,

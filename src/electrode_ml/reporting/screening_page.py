@@ -12,6 +12,7 @@ import pandas as pd
 from electrode_ml.models.registry import DISPLAY_NAMES
 from electrode_ml.screening.generation import RULES
 from electrode_ml.screening.objectives import OBJECTIVES
+from electrode_ml.screening.prediction import prediction_column
 from electrode_ml.screening.screener import SCREENED, ScreenParams, objective_column, screened_rows
 
 
@@ -37,11 +38,10 @@ def top_per_ion(screen_dir: Path, ranking: pd.DataFrame, params: ScreenParams) -
     best = ranking.groupby("working_ion", sort=False).head(params.top_per_ion)
     columns = ["row", "rule", "change", "parent_battery_id"]
     for target in objective.targets:
-        stem = next(column for column in screened_columns(screen_dir)
-                    if column.startswith(f"{params.rank_model}_{target}_") and not column.endswith(("_lower", "_upper")))
-        columns += [stem, f"{stem}_lower", f"{stem}_upper"]
-    details = screened_rows(screen_dir / SCREENED, best["row"],
-                            [column for column in columns if column in screened_columns(screen_dir)])
+        column = prediction_column(params.rank_model, target)
+        columns += [column, f"{column}_lower", f"{column}_upper"]
+    available = set(screened_columns(screen_dir))
+    details = screened_rows(screen_dir / SCREENED, best["row"], [column for column in columns if column in available])
     table = best.merge(details, on="row").sort_values("rank", kind="stable")
     return table.drop(columns="row").reset_index(drop=True)
 

@@ -101,7 +101,7 @@ class ScreenJob:
         """Refuse, before any work, a screen whose ranking cannot be computed: a rank model not
         trained for the objective's targets, or (ranking on the lower bound) without intervals."""
         for target in OBJECTIVES[params.objective].targets:
-            model = Path(self.models_dir) / paths.trained_model(params.rank_model, target, Path("")) / "model.joblib"
+            model = paths.trained_model(params.rank_model, target, Path(self.models_dir)) / "model.joblib"
             if not model.exists():
                 raise PredictionError(f"{model} does not exist: the ranking needs {params.rank_model} for {target}; "
                                       f"train it with `dvc repro train@{params.rank_model}-{target}`")
