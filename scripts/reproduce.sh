@@ -30,6 +30,22 @@ fi
 electrode-ml check-params --profile "$profile"
 echo "make reproduce: on a fresh clone DVC first warns 'No file hash info found for ... It won't be created'"
 echo "for each result not in your DVC cache yet: expected; the run makes them."
+# The fit workers, started once for the whole run (electrode-ml workers) rather than by each cell;
+# the stages find them through Dask's DASK_SCHEDULER_ADDRESS. Not when one is already given.
+if [ -z "${DASK_SCHEDULER_ADDRESS:-}" ]; then
+  address_file=.dvc/tmp/workers.address
+  rm -f "$address_file"
+  electrode-ml workers --address-file "$address_file" &
+  workers=$!
+  trap 'kill "$workers" 2>/dev/null; wait "$workers" 2>/dev/null || true' EXIT
+  while [ ! -s "$address_file" ]; do
+    kill -0 "$workers" 2>/dev/null || { echo "make reproduce: the fit workers did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  DASK_SCHEDULER_ADDRESS=$(cat "$address_file")
+  export DASK_SCHEDULER_ADDRESS
+  echo "make reproduce: fit workers up at $DASK_SCHEDULER_ADDRESS for the whole run (compute.workers)"
+fi
 # DVC names each stage as it reaches it but not how far the run is: a line after each says so.
 dvc exp run -S "profile=$profile" 2>&1 | electrode-ml stage-progress --total "$(dvc stage list | wc -l)"
 echo

@@ -117,3 +117,46 @@ def test_fits_go_to_the_cluster_at_compute_scheduler_when_one_is_given():
         params = ComputeParams(scheduler=cluster.scheduler_address)
         assert set(map_in_workers(_process_id, [1, 2, 3], params)) == its_workers
         assert map_in_workers(_fails_on_two, [7, 8], params) == [7, 8]
+
+
+def test_the_workers_of_a_whole_run_serve_every_cell_and_leave_no_address_behind(tmp_path):
+    """`electrode-ml workers` (make reproduce starts it): two cells' fits go to the same processes,
+    found through Dask's DASK_SCHEDULER_ADDRESS; stopping it removes the address file."""
+    import threading
+
+    import dask
+
+    from electrode_ml.commands.workers import serve
+
+    address_file, stop = tmp_path / "workers.address", threading.Event()
+    server = threading.Thread(target=serve, args=(ComputeParams(workers=2), address_file, stop))
+    server.start()
+    try:
+        for _ in range(600):
+            if address_file.exists():
+                break
+            stop.wait(0.1)
+        address = address_file.read_text().strip()
+        with dask.config.set({"scheduler-address": address}):
+            first = set(map_in_workers(_process_id, list(range(6)), ComputeParams()))
+            second = set(map_in_workers(_process_id, list(range(6)), ComputeParams()))
+        assert first == second and len(first) == 2 and os.getpid() not in first
+    finally:
+        stop.set()
+        server.join(timeout=60)
+    assert not server.is_alive() and not address_file.exists()
+
+
+def _sleep_then_report(seconds):
+    import time
+
+    time.sleep(seconds)
+    return time.monotonic()
+
+
+def test_the_largest_fits_start_first():
+    """`sizes` orders the start: on one worker the largest item finishes first, whatever the order
+    of the items; the results still come back in the items' order."""
+    items, sizes = [0.01, 0.02, 0.03], [1, 3, 2]
+    finished = map_in_workers(_sleep_then_report, items, ComputeParams(workers=1), sizes=sizes)
+    assert finished[1] < finished[2] < finished[0]

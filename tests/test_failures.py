@@ -68,9 +68,9 @@ def test_interrupted_featurize_exits_non_zero_writes_nothing_and_a_rerun_is_clea
         process = subprocess.Popen([sys.executable, "-m", "electrode_ml.cli", "featurize"], cwd=tmp_path,
                                    stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True,
                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        # Interrupt inside the MODNet featurizers: matminer shows its progress bar from there.
+        # Interrupt inside the MODNet featurizers (in the workers): the stage's bar over their blocks.
         deadline = time.monotonic() + 300
-        while "MultipleFeaturizer" not in log.read_text():
+        while "featurize modnet" not in log.read_text():
             assert process.poll() is None, "featurize finished before it could be interrupted"
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)

@@ -136,6 +136,24 @@ def test_same_fit_saves_to_the_same_bytes_in_every_process(name, model_inputs_sa
     assert (tmp_path / "first.joblib").read_bytes() == (tmp_path / "second.joblib").read_bytes()
 
 
+@pytest.mark.parametrize("name", ["modnet", "crabnet"])
+def test_a_second_fit_in_the_same_process_saves_the_same_bytes_as_the_first(name, model_inputs_sample):
+    # `electrode-ml workers` keeps its worker processes for a whole run: train's one fit may come
+    # after a hundred others there, and must save what it saves in a fresh process.
+    import io
+
+    import joblib
+
+    train, _, y_train, _ = _split(model_inputs_sample)
+    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else {**SMALL[name], "epochs": 5}
+    saved = []
+    for _ in range(2):
+        buffer = io.BytesIO()
+        joblib.dump(make_model(name, **settings).fit(train, y_train), buffer)
+        saved.append(buffer.getvalue())
+    assert saved[0] == saved[1]
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_predict_before_fit_says_so(name, model_inputs_sample):
     from sklearn.exceptions import NotFittedError

@@ -30,6 +30,7 @@ COMMANDS = {
     "discovery": ("electrode_ml.stages.discovery", "would a screen have found known electrodes? (DVC stage)"),
     "report": ("electrode_ml.stages.report", "paper/: tables, figures, comparison with the published table (DVC stage)"),
     "predict": ("electrode_ml.commands.predict", "predict the three properties of new compositions"),
+    "workers": ("electrode_ml.commands.workers", "one-thread fit workers for a whole run (make reproduce starts them)"),
     "stage-progress": ("electrode_ml.commands.stage_progress", "DVC's output with 'stage k of n' lines (make reproduce pipes through it)"),
     "check-params": ("electrode_ml.commands.check_params", "check params.yaml as a whole before DVC runs (make reproduce does)"),
     "compare": ("electrode_ml.commands.compare", "changed params and SMAE per cell, one column per DVC experiment"),

@@ -61,7 +61,7 @@ def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
     worker processes, no more of them than there are tasks, each held to `memory_limit` (Dask's
     form: "4GiB", "auto" for the machine's memory shared among them; 0 for none)."""
     import dask
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     address = params.scheduler or dask.config.get("scheduler-address", None)
     if address:
@@ -69,15 +69,23 @@ def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
             yield client
         return
     workers = max(1, min(params.worker_count(), tasks))
+    with local_cluster(workers, memory_limit) as cluster, Client(cluster) as client:
+        yield client
+
+
+def local_cluster(workers: int, memory_limit: str | int = 0):
+    """A `LocalCluster` of `workers` one-thread worker processes, each held to `memory_limit`."""
+    from dask.distributed import LocalCluster
+
     # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
     # The fits have no memory limit: Dask would pause a worker holding a large fit instead of
     # letting it finish.
     # Dask's own logs only when critical: a worker whose heartbeat meets the closing scheduler logs a
     # traceback at ERROR, though nothing failed; an error in a fit comes back as itself (below).
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                      dashboard_address=None, silence_logs=logging.CRITICAL, env=ONE_THREAD) as cluster, \
-            Client(cluster) as client:
-        yield client
+    # No progress bars from the workers (matminer draws one per block it featurizes, modnet offers no
+    # switch): the stage draws one over its tasks.
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                        dashboard_address=None, silence_logs=logging.CRITICAL, env={**ONE_THREAD, "TQDM_DISABLE": "1"})
 
 
 def _quietly(function: Callable, item, *shared):
@@ -91,17 +99,27 @@ def _quietly(function: Callable, item, *shared):
 
 
 def map_in_workers(function: Callable, items: list, params: ComputeParams, shared: tuple = (),
-                   progress: Callable[[Iterable], Iterable] | None = None, memory_limit: str | int = 0) -> list:
+                   progress: Callable[[Iterable], Iterable] | None = None, memory_limit: str | int = 0,
+                   sizes: list[float] | None = None) -> list:
     """`function(item, *shared)` for every item, in the workers; the results in the order of `items`.
 
     `shared` (the cell's inputs) goes to each worker once, not once per item. An exception in a fit
     is raised here, as it was raised there. `progress` wraps the tasks as they complete (a tqdm bar).
+    `sizes` (each item's expected cost, e.g. its training rows) starts the largest first: the last
+    task to start is then a small one, and no worker idles long while another finishes a large fit.
     """
     from dask.distributed import as_completed
 
+    sizes = sizes if sizes is not None else [0] * len(items)
+    if len(sizes) != len(items):
+        raise ValueError(f"{len(sizes)} sizes for {len(items)} items")
     with fit_client(params, len(items), memory_limit) as client:
         shared_futures = [client.scatter(value, broadcast=True) for value in shared]
-        futures = [client.submit(_quietly, function, item, *shared_futures, pure=False) for item in items]
+        # Submitted largest first too: a worker that is idle takes the first task before the rest arrive.
+        largest_first = sorted(range(len(items)), key=lambda index: -sizes[index])
+        submitted = {index: client.submit(_quietly, function, items[index], *shared_futures, pure=False,
+                                          priority=sizes[index]) for index in largest_first}
+        futures = [submitted[index] for index in range(len(items))]
         for _ in (progress(as_completed(futures)) if progress else as_completed(futures)):
             pass
         return client.gather(futures)

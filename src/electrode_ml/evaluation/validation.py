@@ -62,7 +62,7 @@ def held_out_predictions(model, X: pd.DataFrame, y: pd.Series, splits: list[tupl
     if getattr(model, "fits_in_process", False):
         return [_fit_and_predict(split, model, X, y) for split in (progress(splits) if progress else splits)]
     return map_in_workers(_fit_and_predict, splits, compute or ComputeParams(), shared=(model, X, y),
-                          progress=progress)
+                          progress=progress, sizes=[len(train) for train, _ in splits])
 
 
 def fit_in_worker(model, X: pd.DataFrame, y: pd.Series, compute: ComputeParams | None = None):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from electrode_ml import paths
-from electrode_ml.compute import compute_params
+from electrode_ml.compute import ComputeParams, compute_params
 from electrode_ml.data.electrodes import DataValidationError
 from electrode_ml.features.representations import REPRESENTATIONS, featurize_unique
 from electrode_ml.files import interrupts_deferred, write_json, write_table
@@ -35,8 +35,10 @@ def check_representations(params: FeaturizeParams) -> list[str]:
     return params.representations
 
 
-def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True, processes: int = 1) -> dict:
-    """`processes`: matminer's worker processes (the same values whatever their number)."""
+def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: bool = True,
+        compute: ComputeParams | None = None) -> dict:
+    """`compute`: the workers that featurize blocks of formulas (None: this process alone); the same
+    values whatever their number."""
     check_representations(params)
     electrodes = pd.read_csv(electrodes_csv)
     if electrodes.empty:
@@ -45,7 +47,7 @@ def run(params: FeaturizeParams, electrodes_csv: Path, out_dir: Path, progress: 
     seconds, tables, nan_counts = {}, {}, []
     for name in params.representations:
         start = time.perf_counter()
-        table = featurize_unique(REPRESENTATIONS[name](n_jobs=processes), electrodes, progress=progress)
+        table = featurize_unique(REPRESENTATIONS[name](), electrodes, progress=progress, compute=compute)
         seconds[f"{name}_seconds"] = round(time.perf_counter() - start, 1)
         tables[name] = table
         # Per composition, not per electrode: a NaN is a property of the formula.
@@ -72,4 +74,4 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=paths.FEATURES, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     run(load_section("featurize", FeaturizeParams, args.params), args.electrodes, args.out,
-        processes=compute_params(args.params).worker_count())
+        compute=compute_params(args.params))

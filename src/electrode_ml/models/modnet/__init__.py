@@ -96,6 +96,9 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         logging.getLogger("modnet").setLevel(logging.WARNING)
         tf.keras.utils.disable_interactive_logging()  # no Keras progress bars in the stage logs
         tf.get_logger().setLevel(logging.ERROR)  # nor retracing warnings, one per fold
+        # Keras numbers layers process-wide: a second fit in the same process (a worker kept for a
+        # whole run) would name its layers dense_4... and save other bytes than a first fit.
+        tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(self.random_state)
         tf.config.experimental.enable_op_determinism()
 
