@@ -225,19 +225,16 @@ def test_forest_predictions_are_bit_identical_with_several_jobs(model_inputs_sam
 
 
 BREAK_ONE_FORMULA = """
-import sys
 from matminer.featurizers.composition import {step}
 
 original = {step}.featurize
 
-def featurize(self, composition):  # named as the method it replaces: worker processes unpickle it by name
+def featurize(self, composition):  # named as the method it replaces
     if composition.reduced_formula == {formula!r}:
         raise MemoryError("simulated")
     return original(self, composition)
 
-{step}.featurize = featurize  # before the stage builds its featurizers; worker processes fork from here
-from electrode_ml.cli import main
-main(["featurize"])
+{step}.featurize = featurize
 """
 
 
@@ -257,9 +254,13 @@ def test_a_featurizer_error_exits_non_zero_names_it_and_keeps_the_previous_outpu
     before = {path.name: path.read_bytes() for path in outputs}
 
     formula = Composition(raw_sample.loc[11, "Formula Discharge"]).reduced_formula
-    code = BREAK_ONE_FORMULA.format(step=step, formula=formula)
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    # The featurizers run in the stage's Dask workers, new interpreters: each imports the broken
+    # featurizer at its start (Dask's worker preload), before it featurizes anything.
+    (tmp_path / "break_one_formula.py").write_text(BREAK_ONE_FORMULA.format(step=step, formula=formula))
+    result = subprocess.run([sys.executable, "-m", "electrode_ml.cli", "featurize"], cwd=tmp_path,
+                            capture_output=True, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(tmp_path),
+                                 "DASK_DISTRIBUTED__WORKER__PRELOAD": '["break_one_formula"]'})
     assert result.returncode == 1, result.stderr[-2000:]
     # After the progress bars: one line and the hint; none of matminer's advice to ignore errors.
     message = result.stderr.strip().splitlines()[-2:]
