@@ -259,8 +259,9 @@ def _is_defined(data_source, element, prop: str) -> bool:
 
 
 # Formulas per task when the fit workers featurize (`featurize_unique` with `compute`). matminer's
-# own processes (`n_jobs` > 1) start a new process for every 10 formulas, each with cold caches:
-# the MODNet set took 3 times as long that way on 2 cores as in two processes kept warm.
+# own processes (`n_jobs` > 1) fork a new process for every 10 formulas (`maxtasksperchild=1`),
+# which starts from the parent's empty caches (the packing-efficiency clusters of each element
+# set) and loses what it computed when it exits; a worker keeps them for its whole block.
 BLOCK_FORMULAS = 200
 
 
