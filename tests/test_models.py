@@ -120,6 +120,11 @@ def test_fitted_model_survives_a_joblib_round_trip(name, model_inputs_sample, tm
     np.testing.assert_allclose(joblib.load(tmp_path / "model.joblib").predict(test), model.predict(test), rtol=1e-6)
 
 
+def _few_epochs(name: str) -> dict:
+    """SMALL[name] trained for a few epochs: enough to save a fitted network, quick to fit twice."""
+    return {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else {**SMALL[name], "epochs": 5}
+
+
 @pytest.mark.parametrize("name", ["modnet", "crabnet"])
 def test_same_fit_saves_to_the_same_bytes_in_every_process(name, model_inputs_sample, tmp_path):
     # DVC records the saved models' hashes, so a rerun of the train stage must write the same bytes:
@@ -129,7 +134,7 @@ def test_same_fit_saves_to_the_same_bytes_in_every_process(name, model_inputs_sa
 
     train, _, y_train, _ = _split(model_inputs_sample)
     pd.to_pickle((train, y_train), tmp_path / "train.pkl")
-    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else {**SMALL[name], "epochs": 5}
+    settings = _few_epochs(name)
     for run in ("first", "second"):
         subprocess.run([sys.executable, "-c", FIT_AND_SAVE, tmp_path / "train.pkl", name, repr(settings),
                         tmp_path / f"{run}.joblib"], check=True, capture_output=True)
@@ -145,7 +150,7 @@ def test_a_second_fit_in_the_same_process_saves_the_same_bytes_as_the_first(name
     import joblib
 
     train, _, y_train, _ = _split(model_inputs_sample)
-    settings = {**SMALL[name], "epochs": 2, "epochs_step": 1} if name == "crabnet" else {**SMALL[name], "epochs": 5}
+    settings = _few_epochs(name)
     saved = []
     for _ in range(2):
         buffer = io.BytesIO()
