@@ -11,11 +11,13 @@ ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
 
 ARG BASE_IMAGE
-# The only difference between the user's and CI's image: where torch==2.13.0 comes from. Users get
-# PyTorch's CUDA 12.8 build; CI passes TORCH_INDEX_URL= (pip's configuration of the base image,
-# i.e. the local CPU wheel) and TORCH_BUILD=cpu. The build fails if torch is not that build.
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
-ARG TORCH_BUILD=cu128
+# Where torch==2.13.0 comes from. By default PyPI, whose Linux wheel is the CUDA 13.0 build (its
+# nvidia-* packages pinned by requirements/cuda.txt). For a smaller image without CUDA:
+# --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu --build-arg TORCH_BUILD=cpu
+# (CI passes TORCH_INDEX_URL= , its base image's local CPU wheel). The build fails if torch is not
+# the TORCH_BUILD it names.
+ARG TORCH_INDEX_URL=https://pypi.org/simple
+ARG TORCH_BUILD=cu130
 LABEL org.opencontainers.image.title="electrode-ml" \
       org.opencontainers.image.description="make reproduce for arXiv:2603.07805; mount the checkout (make docker-reproduce)" \
       org.opencontainers.image.base.name="${BASE_IMAGE}" \

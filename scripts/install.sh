@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build .venv from the lock, in the only order that works on Python 3.11 (requirements/README.md).
-# TORCH_INDEX_URL lets the CUDA Docker image take torch 2.13.0 as a CUDA build instead of this
-# machine's CPU wheel; every other package comes from the same lock.
+# TORCH_INDEX_URL names the index torch 2.13.0 comes from (the Docker image: PyPI's CUDA build);
+# every other package comes from the same lock.
 # The stamp file is written last: a failed install never looks done, and `make` retries it. It holds
 # the hash of the files the environment is built from (`--inputs-hash` prints it; the Makefile
 # compares), not a time: a fresh clone, or the checkout mounted into the image, has files newer than
 # any environment, and would otherwise be installed again.
 set -euo pipefail
-INPUTS=(requirements/requirements.txt requirements/constraints.txt requirements/crabnet.txt pyproject.toml
+INPUTS=(requirements/requirements.txt requirements/constraints.txt requirements/cuda.txt requirements/crabnet.txt pyproject.toml
   scripts/install.sh scripts/smoke_imports.py)
 inputs_hash() { cat "${INPUTS[@]}" | sha256sum | cut -d ' ' -f 1; }
 if [ "${1:-}" = "--inputs-hash" ]; then inputs_hash; exit 0; fi
@@ -29,7 +29,8 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 # pip's "Location ... is ignored" lines come from this machine's index config: noise, not errors.
 pip_install() { "$VENV/bin/pip" install --disable-pip-version-check --no-input -q "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }; }
-pip_install "$(grep '^torch==' requirements/constraints.txt)" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+# The CUDA build's own packages (nvidia-*, triton) at the lock's versions; the CPU build has none.
+pip_install "$(grep '^torch==' requirements/constraints.txt)" -c requirements/cuda.txt ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 pip_install -r requirements/requirements.txt -c requirements/constraints.txt
 pip_install --no-deps --ignore-requires-python -r requirements/crabnet.txt
 pip_install --no-deps --no-build-isolation -e .

@@ -60,7 +60,8 @@ if sys.argv[1] == "-c" and "_base_executable" in sys.argv[2]:
 def test_the_install_script_installs_the_lock_and_nothing_else(tmp_path, torch_index):
     """scripts/install.sh, as `make install` and the image run it (the image with its torch index),
     against a python that records what it is asked: every pip install is the torch pin read from
-    requirements/constraints.txt, requirements.txt under that lock, crabnet.txt, or the package."""
+    requirements/constraints.txt (its CUDA packages under requirements/cuda.txt), requirements.txt under
+    that lock, crabnet.txt, or the package."""
     log, python = _recording_python(tmp_path)
     environment = {name: value for name, value in os.environ.items() if name != "TORCH_INDEX_URL"}
     result = subprocess.run(["bash", "scripts/install.sh"], cwd=REPOSITORY, capture_output=True, text=True,
@@ -75,7 +76,7 @@ def test_the_install_script_installs_the_lock_and_nothing_else(tmp_path, torch_i
                          "--ignore-requires-python", "--no-build-isolation"}
     installs = [[argument for argument in call if argument not in choose_no_package] for call in pip_calls]
     assert all(call[0] == "install" for call in pip_calls)
-    assert installs == [[torch_pin, *(["--index-url", torch_index] if torch_index else [])],
+    assert installs == [[torch_pin, "-c", "requirements/cuda.txt", *(["--index-url", torch_index] if torch_index else [])],
                         ["-r", "requirements/requirements.txt", "-c", "requirements/constraints.txt"],
                         ["-r", "requirements/crabnet.txt"],
                         ["-e", "."]]
@@ -132,7 +133,10 @@ def test_one_dockerfile_whose_base_is_a_build_argument():
 
 def test_labels_say_where_torch_came_from_and_the_build_checks_them():
     index, build = dockerfile_arg("TORCH_INDEX_URL"), dockerfile_arg("TORCH_BUILD")
-    assert index.endswith("/" + build), f"the default index {index} is not the {build} build the label names"
+    cuda = (REPOSITORY / "requirements/cuda.txt").read_text()
+    assert build.startswith("cu") and f"torch.version.cuda {build[2:4]}.{build[4:]}" in cuda, \
+        f"the default build {build} is not the CUDA build requirements/cuda.txt pins"
+    assert index == "https://pypi.org/simple", f"the default index {index} is not PyPI's, whose Linux torch is the CUDA build"
     assert 'io.electrode-ml.torch-build="${TORCH_BUILD}"' in DOCKERFILE
     assert 'io.electrode-ml.torch-source="${TORCH_INDEX_URL:-' in DOCKERFILE
     assert "ELECTRODE_ML_TORCH_BUILD=${TORCH_BUILD}" in DOCKERFILE
