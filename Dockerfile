@@ -14,8 +14,8 @@ ARG BASE_IMAGE
 # Where torch==2.13.0 comes from. By default PyPI, whose Linux wheel is the CUDA 13.0 build (its
 # nvidia-* packages pinned by requirements/cuda.txt). For a smaller image without CUDA:
 # --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu --build-arg TORCH_BUILD=cpu
-# (CI passes TORCH_INDEX_URL= , its base image's local CPU wheel). The build fails if torch is not
-# the TORCH_BUILD it names.
+# (an empty TORCH_INDEX_URL: pip's own configuration, as for `make install`). CI builds the
+# default. The build fails if torch is not the TORCH_BUILD it names.
 ARG TORCH_INDEX_URL=https://pypi.org/simple
 ARG TORCH_BUILD=cu130
 LABEL org.opencontainers.image.title="electrode-ml" \

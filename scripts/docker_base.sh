@@ -2,8 +2,8 @@
 # Make the CI base image: the Debian release of the Dockerfile's default base (debian:<release>-slim),
 # debootstrapped from this machine's Debian mirror, because no image registry is reachable here.
 # It also carries what this machine's pip needs and a user's machine does not: the system CA
-# bundle (HTTPS to the package registries goes through a proxy that only it trusts) and the
-# local CPU torch wheel, found through this machine's pip configuration, as /etc/pip.conf names them.
+# bundle (HTTPS to the package registries goes through a proxy that only it trusts), named in
+# /etc/pip.conf. No local torch wheel: the image takes torch from PyPI, as a user's build does.
 # Usage (as root): scripts/docker_base.sh IMAGE_NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +14,6 @@ release=$(sed -n 's/^ARG BASE_IMAGE=debian:\([a-z]*\)-slim$/\1/p' Dockerfile)
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 ~ /\/debian$/ {print $2; exit}' /etc/apt/sources.list)
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
-torch_pin=$(grep '^torch==' requirements/constraints.txt)
-wheel_dir=$(python3.11 -m pip config get global.find-links 2>/dev/null || echo "${PIP_FIND_LINKS:-}")
-torch_wheel=$(find "${wheel_dir:-/nonexistent}" -maxdepth 1 -name "torch-${torch_pin#torch==}+cpu-*.whl" 2>/dev/null | head -n 1)
-[ -n "$torch_wheel" ] || { echo "docker_base: no CPU wheel for $torch_pin in pip's find-links ('$wheel_dir')" >&2; exit 1; }
 
 root=$(mktemp -d /tmp/electrode-ml-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
@@ -29,12 +25,10 @@ rm -f "$root.log"
 # Not at Debian's own bundle path: the image's ca-certificates package rebuilds that file.
 mkdir -p "$root/etc/ssl"
 cp "$ca_bundle" "$root/etc/ssl/host-ca-certificates.crt"
-mkdir -p "$root/opt/wheels"
-cp "$torch_wheel" "$root/opt/wheels/"
-printf '[global]\ncert = /etc/ssl/host-ca-certificates.crt\nfind-links = /opt/wheels\n' > "$root/etc/pip.conf"
+printf '[global]\ncert = /etc/ssl/host-ca-certificates.crt\n' > "$root/etc/pip.conf"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 # debian:*-slim images set PATH; an imported tarball has no environment of its own.
 tar -C "$root" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'CMD ["bash"]' - "$image" > /dev/null
-echo "docker_base: $image ($release, with this machine's CA bundle and $(basename "$torch_wheel"))"
+echo "docker_base: $image ($release, with this machine's CA bundle)"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# CI's Docker part (`make docker-ci`, as root): make the base image, build the image with `make
-# docker-build`, check that its packages are the lock's (pip freeze against
-# requirements/constraints.txt), then, through `make docker-run` (mounted exactly as `make
-# docker-reproduce` mounts), as a non-root host user: `make test`, and a slice of the reproduce
-# path (the profile choice, `make install data`, `dvc repro` of prepare, featurize, inputs,
-# cluster, folds and one cheap cv cell).
-# It checks that the outputs land in the mounted checkout, owned by that user, and that `dvc
-# status` is clean for the slice. It works on a copy of the checkout (its committed state plus the
-# working tree's changes), never on the checkout itself.
+# CI's Docker part (`make docker-ci`, as root): make the base image, build the default (CUDA)
+# image with `make docker-build`, then run scripts/docker_ci_image.sh in it through `make
+# docker-run` (mounted exactly as `make docker-reproduce` mounts), as a non-root host user, in one
+# container: the image's packages against the lock, torch's CUDA build and the CPU fallback,
+# `make test`, and a slice of the reproduce path (`make install data`, `dvc repro` of prepare,
+# featurize, inputs, cluster, folds and one cheap cv cell, `dvc status` clean).
+# Here it checks that the outputs land in the mounted checkout, owned by that user. It works on a
+# copy of the checkout (its committed state plus the working tree's changes), never on the
+# checkout itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkout=$PWD
@@ -58,33 +58,14 @@ if ! docker image inspect "$base" > /dev/null 2>&1; then
   say "base image made in $(elapsed "$step")"
 fi
 
-# 3. The image, with the users' target; only the base and torch's source differ.
+# 3. The image a user builds, with the users' target: only the base differs (torch from PyPI, the
+# CUDA build).
 step=$(date +%s)
-make --no-print-directory docker-build IMAGE="$image" DOCKER_BUILD_ARGS="--network host \
-  --build-arg BASE_IMAGE=$base --build-arg TORCH_INDEX_URL= --build-arg TORCH_BUILD=cpu" > "$work/build.log" 2>&1 \
+make --no-print-directory docker-build IMAGE="$image" DOCKER_BUILD_ARGS="--network host --build-arg BASE_IMAGE=$base" \
+  > "$work/build.log" 2>&1 \
   || { tail -n 40 "$work/build.log" >&2; fail "docker build"; }
 size=$(docker image inspect -f '{{.Size}}' "$image")
 say "image $image built in $(elapsed "$step"): $(( size / 1000000 )) MB ($(docker image inspect -f '{{json .Config.Labels}}' "$image"))"
-
-# The image's environment is the lock: every package requirements/constraints.txt pins, installed at
-# that version (torch with its build's local tag, +cpu here). The entry point wants a mounted
-# checkout, so pip runs in its place.
-pins() {  # `name==version` lines, comments and other lines dropped, names as PEP 503 compares them
-  sed -E 's/#.*//; s/[[:space:]]+//g' | awk -F '==' 'NF == 2 { name = tolower($1); gsub(/[-_.]+/, "-", name); print name "==" $2 }'
-}
-frozen=$(docker run --rm --entrypoint /home/electrode/venv/bin/pip "$image" freeze --all --disable-pip-version-check | pins) \
-  || fail "pip freeze in the image"
-differences=()
-while IFS= read -r pin; do
-  name=${pin%%==*} version=${pin#*==}
-  installed=$(awk -F '==' -v name="$name" '$1 == name { print $2 }' <<< "$frozen")
-  if [ "$installed" != "$version" ] && ! { [ "$name" = torch ] && [[ $installed == "$version"+* ]]; }; then
-    differences+=("$name: locked $version, in the image ${installed:-nothing}")
-  fi
-done < <(pins < requirements/constraints.txt)
-[ "${#differences[@]}" = 0 ] \
-  || fail "the image's packages differ from requirements/constraints.txt: $(printf '%s; ' "${differences[@]}")"
-say "the image's packages are the lock's: $(pins < requirements/constraints.txt | wc -l) pins, each at its version"
 
 # 4. The checkout as a non-root host user sees it.
 copy=$work/electrode-ml
@@ -95,30 +76,16 @@ git ls-files -z -c -o --exclude-standard | while IFS= read -r -d '' path; do [ -
 id -u "$host_uid" > /dev/null 2>&1 || useradd --no-create-home --uid "$host_uid" --user-group electrode-ci
 chown -R "$host_uid:$host_uid" "$copy"
 touch "$work/before-the-container"
-in_image() {
-  make --no-print-directory -C "$copy" docker-run IMAGE="$image" SHARED="$shared" \
-    DOCKER_USER="$host_uid:$host_uid" CMD="$1" 2>&1 | tee -a "$work/run.log"
-  return "${PIPESTATUS[0]}"
-}
-
 step=$(date +%s)
-in_image "make test" || fail "make test in the image"
-say "make test in the image: passed in $(elapsed "$step")"
-
-step=$(date +%s)
-in_image "make profile" | grep -q "make reproduce: profile 'quick' (no CUDA GPU" \
-  || fail "the image did not say which profile it takes and why"
-in_image "bash -c 'make --no-print-directory install data && dvc repro ${slice[*]}'" \
-  || fail "dvc repro ${slice[*]} in the image"
-status=$(in_image "dvc status ${slice[*]}") || fail "dvc status in the image"
-grep -q "Data and pipelines are up to date" <<< "$status" || fail "dvc status is not clean after the slice: $status"
+make --no-print-directory -C "$copy" docker-run IMAGE="$image" SHARED="$shared" DOCKER_USER="$host_uid:$host_uid" \
+  CMD="bash scripts/docker_ci_image.sh ${slice[*]}" || fail "the checks in the image (above)"
+say "the checks in the image: passed in $(elapsed "$step"), the container's start included"
 for output in "${slice_outputs[@]}"; do
   [ -s "$copy/$output" ] || fail "$output is not in the mounted checkout"
 done
 foreign=$(find "$copy" -newer "$work/before-the-container" ! -uid "$host_uid" -print -quit)
 [ -z "$foreign" ] || fail "$foreign was written by the container but is not owned by uid $host_uid"
-say "reproduce slice in the image (${slice[*]}): passed in $(elapsed "$step");" \
-  "outputs in the mounted checkout, owned by uid $host_uid; dvc status clean"
+say "the slice's outputs are in the mounted checkout, owned by uid $host_uid"
 # The copy belongs to the host uid, not to root: git refuses it unless told it is safe.
 changed=$(git -c safe.directory="$copy" -C "$copy" status --porcelain dvc.lock)
 say "dvc.lock after the slice: ${changed:-identical to the committed one (same output hashes)}"

@@ -198,3 +198,50 @@ def test_make_test_needs_no_docker(tmp_path):
     # Each word by its file name: the temporary folder may be named after this test.
     words = [Path(word).name for command in commands for word in command.split()]
     assert not [word for word in words if word == "docker" or word.startswith("docker-")]  # nor a docker-* target
+
+
+def _locked_pins():
+    """`name==version` of every pin of constraints.txt and cuda.txt, as pip freeze would print them."""
+    lines = [line.split("#")[0].strip() for path in ("requirements/constraints.txt", "requirements/cuda.txt")
+             for line in (REPOSITORY / path).read_text().splitlines()]
+    return [line for line in lines if "==" in line]
+
+
+# Stand-ins for what scripts/docker_ci_image.sh runs in the image; each answers as the image
+# would, from the test's environment.
+IMAGE_TOOLS = {
+    "pip": 'printf "%s\\n" "$FROZEN"',
+    "python": 'echo "$TORCH_CUDA $CUDA_AVAILABLE"',
+    "make": 'case "$*" in *profile*) echo "make reproduce: profile \'quick\' (no CUDA GPU: ...)";; esac',
+    "dvc": 'case "$1" in status) echo "Data and pipelines are up to date.";; esac',
+}
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (None, None),
+    ("nvidia-cublas", "nvidia-cublas: locked"),
+    ("torch.version.cuda", "torch.version.cuda is 12.8, not the 13.0 that requirements/cuda.txt names"),
+    ("a GPU", "torch.cuda.is_available() is True"),
+])
+def test_the_checks_in_the_image_fail_on_a_package_off_the_lock_or_the_wrong_torch(tmp_path, change, complaint):
+    """scripts/docker_ci_image.sh, with stand-ins for pip, python, make and dvc: it passes on the
+    image as built (every pin at its version, torch with its local tag) and names what differs."""
+    for name, body in IMAGE_TOOLS.items():
+        (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tmp_path / name).chmod(0o755)
+    frozen = [pin + "+cu130" if pin.startswith("torch==") else pin for pin in _locked_pins()]
+    if change == "nvidia-cublas":
+        frozen = [pin.split("==")[0] + "==13.0.0" if pin.startswith("nvidia-cublas==") else pin for pin in frozen]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/pip").symlink_to(tmp_path / "pip")  # the script asks $VENV/bin/pip
+    environment = {"PATH": f"{tmp_path}:/usr/bin:/bin", "VENV": str(tmp_path), "FROZEN": "\n".join(frozen),
+                   "TORCH_CUDA": "12.8" if change == "torch.version.cuda" else "13.0",
+                   "CUDA_AVAILABLE": str(change == "a GPU")}
+    result = subprocess.run(["bash", "scripts/docker_ci_image.sh", "prepare"], cwd=REPOSITORY, env=environment,
+                            capture_output=True, text=True)
+    if complaint is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"{len(_locked_pins())} pins of constraints.txt and cuda.txt, each at its version" in result.stdout
+        assert "all passed" in result.stdout
+    else:
+        assert result.returncode != 0 and complaint in result.stderr, result.stdout + result.stderr
