@@ -95,6 +95,25 @@ def candidate_file(workspace, model_inputs_sample):
     return path, rows
 
 
+# MKL, torch's BLAS on x86, picks its float32 product kernels by the batch's rows and the thread
+# count on Intel CPUs (an Ice Lake: a row's product differs in its last bits between a 7-row and a
+# 30-row batch), so CrabNet's values agree there to float32 rounding of the column's scale (a
+# bound is a prediction less a width: its own relative error can be larger); every other value exactly.
+FLOAT32_ROUNDING = 1e-6
+
+
+def assert_close_to_float32(left, right, message=""):
+    right = np.asarray(right, dtype=float)
+    np.testing.assert_allclose(left, right, rtol=0, atol=FLOAT32_ROUNDING * np.nanmax(np.abs(right)), err_msg=message)
+
+
+def assert_same_values(left: pd.DataFrame, right: pd.DataFrame):
+    crabnet = [column for column in left.columns if column.startswith("crabnet_")]
+    pd.testing.assert_frame_equal(left.drop(columns=crabnet), right.drop(columns=crabnet), check_exact=True)
+    for column in crabnet:
+        assert_close_to_float32(left[column], right[column], column)
+
+
 def screened_table(out) -> pd.DataFrame:
     return pd.read_parquet(out / SCREENED).sort_values("row").reset_index(drop=True)
 
@@ -112,11 +131,8 @@ def test_a_two_worker_local_cluster_screens_the_same_rows_and_values_as_one_proc
     assert len({record["pid"] for record in cluster["records"]}) == 2  # both workers screened partitions
     assert {record["pid"] for record in alone["records"]} == {os.getpid()}
     assert cluster["partitions"] == alone["partitions"] == 5  # 35 rows, 7 per partition
-    pd.testing.assert_frame_equal(screened_table(workspace / "cluster"), screened_table(workspace / "alone"),
-                                  check_exact=True)
-    for name in (RANKING,):
-        pd.testing.assert_frame_equal(pd.read_parquet(workspace / "cluster" / name),
-                                      pd.read_parquet(workspace / "alone" / name), check_exact=True)
+    assert_same_values(screened_table(workspace / "cluster"), screened_table(workspace / "alone"))
+    assert_same_values(pd.read_parquet(workspace / "cluster" / RANKING), pd.read_parquet(workspace / "alone" / RANKING))
     assert (workspace / "cluster" / REJECTED).read_bytes() == (workspace / "alone" / REJECTED).read_bytes()
 
 
@@ -147,8 +163,11 @@ def test_screened_values_are_the_models_predictions_through_predict(workspace, c
         for target in TARGETS:
             column = prediction_column(name, target)
             for suffix in ("", "_lower", "_upper"):
-                np.testing.assert_allclose(screened[column + suffix], expected[column + suffix], rtol=1e-12, atol=1e-12,
-                                           err_msg=column + suffix)
+                if name == "crabnet":
+                    assert_close_to_float32(screened[column + suffix], expected[column + suffix], column + suffix)
+                else:
+                    np.testing.assert_allclose(screened[column + suffix], expected[column + suffix], rtol=1e-12,
+                                               atol=1e-12, err_msg=column + suffix)
     np.testing.assert_allclose(screened["novelty"], expected["novelty"], rtol=1e-12)
     assert list(screened["in_domain"]) == list(expected["in_domain"])
     assert screened["in_domain"].any()
