@@ -106,12 +106,13 @@ def test_a_rebuild_under_make_does_not_lose_its_interpreter_with_the_old_venv(tm
     assert (venv / ".installed").exists()
 
 
-def test_the_lock_pins_every_top_level_requirement():
-    def pins(path):
-        lines = (REPOSITORY / path).read_text().splitlines()
-        return {line.split("#")[0].strip().split("==")[0].lower(): line.split("#")[0].strip().split("==")[1]
-                for line in lines if "==" in line.split("#")[0]}
+def pins(*paths):
+    """name -> version of every `name==version` line of the requirement files, comments dropped."""
+    lines = [line.split("#")[0].strip() for path in paths for line in (REPOSITORY / path).read_text().splitlines()]
+    return dict(line.lower().split("==") for line in lines if "==" in line)
 
+
+def test_the_lock_pins_every_top_level_requirement():
     top, lock = pins("requirements/requirements.txt"), pins("requirements/constraints.txt")
     for name, version in top.items():
         assert lock.get(name) == version, f"{name}=={version} differs in the lock ({lock.get(name)})"
@@ -200,13 +201,6 @@ def test_make_test_needs_no_docker(tmp_path):
     assert not [word for word in words if word == "docker" or word.startswith("docker-")]  # nor a docker-* target
 
 
-def _locked_pins():
-    """`name==version` of every pin of constraints.txt and cuda.txt, as pip freeze would print them."""
-    lines = [line.split("#")[0].strip() for path in ("requirements/constraints.txt", "requirements/cuda.txt")
-             for line in (REPOSITORY / path).read_text().splitlines()]
-    return [line for line in lines if "==" in line]
-
-
 # Stand-ins for what scripts/docker_ci_image.sh runs in the image; each answers as the image
 # would, from the test's environment.
 IMAGE_TOOLS = {
@@ -229,9 +223,10 @@ def test_the_checks_in_the_image_fail_on_a_package_off_the_lock_or_the_wrong_tor
     for name, body in IMAGE_TOOLS.items():
         (tmp_path / name).write_text(f"#!/bin/sh\n{body}\n")
         (tmp_path / name).chmod(0o755)
-    frozen = [pin + "+cu130" if pin.startswith("torch==") else pin for pin in _locked_pins()]
-    if change == "nvidia-cublas":
-        frozen = [pin.split("==")[0] + "==13.0.0" if pin.startswith("nvidia-cublas==") else pin for pin in frozen]
+    locked = pins("requirements/constraints.txt", "requirements/cuda.txt")
+    installed = {**locked, "torch": locked["torch"] + "+cu130",
+                 **({"nvidia-cublas": "13.0.0"} if change == "nvidia-cublas" else {})}
+    frozen = [f"{name}=={version}" for name, version in installed.items()]
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin/pip").symlink_to(tmp_path / "pip")  # the script asks $VENV/bin/pip
     environment = {"PATH": f"{tmp_path}:/usr/bin:/bin", "VENV": str(tmp_path), "FROZEN": "\n".join(frozen),
@@ -241,7 +236,7 @@ def test_the_checks_in_the_image_fail_on_a_package_off_the_lock_or_the_wrong_tor
                             capture_output=True, text=True)
     if complaint is None:
         assert result.returncode == 0, result.stdout + result.stderr
-        assert f"{len(_locked_pins())} pins of constraints.txt and cuda.txt, each at its version" in result.stdout
+        assert f"{len(locked)} pins of constraints.txt and cuda.txt, each at its version" in result.stdout
         assert "all passed" in result.stdout
     else:
         assert result.returncode != 0 and complaint in result.stderr, result.stdout + result.stderr
