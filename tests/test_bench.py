@@ -65,3 +65,19 @@ def test_the_screening_pool_is_distinct_new_candidates_of_candidates_where_the_f
     assert not set(zip(electrodes["composition"], electrodes["working_ion"])) & set(zip(pool["composition"], pool["working_ion"]))
     with pytest.raises(ElectrodeMLError, match="distinct candidates"):
         screening_pool(electrodes, 10**7)
+
+
+def test_a_cpu_record_is_named_by_the_cpus_model_so_two_x86_64_machines_keep_two_records(tmp_path, monkeypatch):
+    from electrode_ml.commands import bench
+
+    cpu_info = tmp_path / "cpuinfo"
+    processor = ("processor\t: {n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 106\n"
+                 "model name\t: Intel(R) Xeon(R) Processor @ 2.80GHz\nflags\t\t: fpu avx512f\n\n")
+    cpu_info.write_text(processor.format(n=0) + processor.format(n=1))
+    monkeypatch.setattr(bench, "device_description", lambda: "cpu: x86_64, 2 cores")
+    device = bench.bench_device(cpu_info)
+    assert device == "cpu: x86_64 Intel(R) Xeon(R) Processor @ 2.80GHz (family 6 model 106), 2 cores"
+    assert bench.record_path(device).name == "cpu_x86_64_intel_r_xeon_r_processor_2_80ghz_family_6_model_106_2_cores.json"
+    assert bench.bench_device(tmp_path / "absent") == "cpu: x86_64, 2 cores"  # no /proc/cpuinfo (macOS)
+    monkeypatch.setattr(bench, "device_description", lambda: "cuda: NVIDIA H100 80GB HBM3")
+    assert bench.bench_device(cpu_info) == "cuda: NVIDIA H100 80GB HBM3"

@@ -25,6 +25,7 @@ from electrode_ml.provenance import device_description, library_versions
 
 ELECTRODES = paths.ELECTRODES
 RECORDS = Path("benchmarks")
+CPU_INFO = Path("/proc/cpuinfo")
 FIT_TARGET = "grav_capacity"  # the target every timed fit learns
 
 
@@ -271,6 +272,33 @@ def sections(crabnet_default_epochs: int) -> dict:
     }
 
 
+def cpu_model(cpu_info: Path = CPU_INFO) -> str | None:
+    """The CPU's model name with its family and model numbers (Linux's /proc/cpuinfo), or None elsewhere.
+
+    `platform` says only x86_64, and two x86-64 CPUs of the same core count can differ twofold in
+    speed (and in CrabNet's last bits: README "Reproducibility"): each keeps its own record."""
+    try:
+        fields = dict(line.split(":", 1) for line in cpu_info.read_text().splitlines() if ":" in line)
+    except OSError:
+        return None
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    if "model name" not in fields:
+        return None
+    numbers = f" (family {fields['cpu family']} model {fields['model']})" if {"cpu family", "model"} <= fields.keys() else ""
+    return fields["model name"] + numbers
+
+
+def bench_device(cpu_info: Path = CPU_INFO) -> str:
+    """The device a record is kept for: the accelerator, else the CPU by its model."""
+    device = device_description()
+    model = cpu_model(cpu_info) if device.startswith("cpu: ") else None
+    return device if model is None else device.replace(", ", f" {model}, ", 1)
+
+
+def record_path(device: str) -> Path:
+    return RECORDS / (re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() + ".json")
+
+
 def stage_seconds(lock: Path = Path("dvc.lock")) -> dict[str, float]:
     """Each stage's seconds of work in the run that `lock` records, from the timing file among its
     outputs (a cell's: its fits; the report's `results/timings.json` gathers the others and is left out)."""
@@ -345,9 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record-stages", metavar="LABEL",
                         help="record each stage's seconds in the last run (dvc.lock's timing files) as LABEL, time nothing")
     args = parser.parse_args(argv)
-    device = device_description()
-    record_path = RECORDS / (re.sub(r"[^A-Za-z0-9]+", "_", device).strip("_").lower() + ".json")
-    previous = json.loads(record_path.read_text()) if record_path.exists() else None
+    device = bench_device()
+    record_file = record_path(device)
+    previous = json.loads(record_file.read_text()) if record_file.exists() else None
     if args.record_stages:
         seconds = stage_seconds()
         if not seconds:
@@ -355,11 +383,11 @@ def main(argv: list[str] | None = None) -> None:
         record = {**(previous or {"device": device, "date": time.strftime("%Y-%m-%d"), "timings": {}, "skipped": [],
                                   "versions": library_versions()})}
         record["stages"] = {**record.get("stages", {}), args.record_stages: seconds}
-        write_json(record, record_path)
+        write_json(record, record_file)
         with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
             temporary.write_text(render_performance(RECORDS))
         print(f"bench: {len(seconds)} stages, {round(sum(seconds.values()))} s in all, recorded as "
-              f"{args.record_stages!r} in {record_path} and paper/PERFORMANCE.md")
+              f"{args.record_stages!r} in {record_file} and paper/PERFORMANCE.md")
         return
     electrodes = pd.read_csv(ELECTRODES)
     timings, skipped = {}, []
@@ -378,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"bench: {line}")
     write_json(record, Path("results/bench.json"))
     write_json({**record, "timings": {**(previous or {}).get("timings", {}), **timings},
-                "stages": (previous or {}).get("stages", {})}, record_path)
+                "stages": (previous or {}).get("stages", {})}, record_file)
     with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
         temporary.write_text(render_performance(RECORDS))
-    print(f"bench: results/bench.json, {record_path}, paper/PERFORMANCE.md")
+    print(f"bench: results/bench.json, {record_file}, paper/PERFORMANCE.md")
