@@ -19,6 +19,7 @@ COMMANDS = {
     "cluster": ("electrode_ml.stages.cluster", "t-SNE/UMAP maps, DBSCAN clusters, ElMD representatives (DVC stage)"),
     "inputs": ("electrode_ml.stages.inputs", "each model's input table, without the targets (DVC stage)"),
     "folds": ("electrode_ml.stages.folds", "stratified group 5-fold assignments (DVC stage)"),
+    "cell_code": ("electrode_ml.stages.cell_code", "the MD5s of the modules every cell runs, one file the cells depend on (DVC stage)"),
     "cv": ("electrode_ml.stages.cv", "one model x target x scheme cross-validation cell (DVC stage)"),
     "repeated_cv": ("electrode_ml.stages.repeated_cv", "one model x target on repeated draws of the stratified folds (DVC stage)"),
     "bootstrap": ("electrode_ml.stages.bootstrap", "one model x target learning curve (DVC stage)"),

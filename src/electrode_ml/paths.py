@@ -33,6 +33,7 @@ CLUSTER_METRICS = CLUSTERS / METRICS
 MODEL_INPUTS = RESULTS / "inputs"  # one folder per model: electrodes.csv and its feature tables
 
 FOLDS = RESULTS / "folds"
+CELL_CODE = RESULTS / "code" / "cells.json"  # the MD5s of the modules every cell runs (stage cell_code)
 MAPS = PAPER / "figures" / "maps"
 PAPER_INDEX = PAPER / "README.md"
 REPRODUCTION = PAPER / "REPRODUCTION.md"
