@@ -2,8 +2,8 @@
 
 Another CPU is emulated on this one by the switches through which the libraries choose their
 kernels: OpenBLAS's core type, numpy's SIMD features, numba's target, oneDNN's and torch's
-instruction sets. Unpinned, these change the MODNet features, MODNet, CrabNet or the UMAP map;
-pinned, nothing may change.
+instruction sets, TensorFlow's choice of oneDNN or Eigen. Unpinned, these change the MODNet
+features, MODNet, CrabNet or the UMAP map; pinned, nothing may change.
 """
 import os
 import subprocess
@@ -16,7 +16,8 @@ from electrode_ml import numerics
 
 WORKLOAD = Path(__file__).with_name("numerics_workload.py")
 # What another x86-64 CPU would choose by itself: an older OpenBLAS kernel, no AVX-512 or AVX2 in
-# numpy, numba compiling for another model, oneDNN and torch at SSE4.
+# numpy, numba compiling for another model, oneDNN and torch at SSE4, and TensorFlow on Eigen's
+# kernels instead of oneDNN's (what it takes on a CPU without VNNI, BF16 or AMX).
 ANOTHER_CPU = {
     "OPENBLAS_CORETYPE": "Prescott",
     "NPY_DISABLE_CPU_FEATURES": f"{numerics.AVX512_FEATURES} AVX2 FMA3 F16C AVX",
@@ -24,6 +25,7 @@ ANOTHER_CPU = {
     "ONEDNN_MAX_CPU_ISA": "SSE41",
     "ATEN_CPU_CAPABILITY": "default",
     "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
 }
 
 

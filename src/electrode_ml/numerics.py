@@ -10,6 +10,10 @@ or round a transcendental function another way change the last bits of a result:
 - numba (UMAP) compiles for the host CPU; UMAP's layout is chaotic in the last bits.
 - oneDNN (in TensorFlow, for MODNet, and in torch) JIT-compiles for the widest vector unit it
   finds; torch's own kernels and MKL dispatch per CPU too.
+- TensorFlow runs MODNet's layers through its oneDNN operations by default only on a CPU with
+  AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX (Intel since Ice Lake and Cascade Lake, AMD since
+  Zen 4; tensorflow/core/util/port.cc), and through Eigen's kernels on any other, which sum in
+  another order.
 `pin_numerical_environment` fixes each choice to one that every x86-64 CPU with AVX2 and FMA
 (Intel since Haswell, 2013; AMD since Zen, 2017) runs, before any of them loads: `cli.main` calls
 it first. What each pin costs in time is in README "Reproducibility".
@@ -28,6 +32,7 @@ PINNED_ENVIRONMENT = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "ATEN_CPU_CAPABILITY": "avx2",
     "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    "TF_ENABLE_ONEDNN_OPTS": "1",
 }
 REQUIRED_CPU_FLAGS = ("avx2", "fma")
 
