@@ -1,9 +1,24 @@
 import os
+import pickle
 
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.preprocessing import MinMaxScaler
 
-from electrode_ml.files import atomic_path, write_json, write_table
+from electrode_ml.files import atomic_path, write_joblib, write_json, write_table
+
+
+def _through_pickle(obj):
+    """What a Dask worker receives."""
+    return pickle.loads(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"]), pd.Series(rng.normal(size=60))
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_partial(tmp_path):
@@ -28,3 +43,17 @@ def test_unknown_table_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unsupported table format"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.xlsx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fitted_model_saves_to_the_same_bytes_however_its_data_came(tmp_path, table):
+    X, y = table
+    here, from_pickle = MinMaxScaler().fit(X), MinMaxScaler().fit(_through_pickle(X))
+    joblib.dump(here, tmp_path / "plain_here.joblib")
+    joblib.dump(from_pickle, tmp_path / "plain_from_pickle.joblib")
+    # The case to mend: the same values, other bytes.
+    assert (tmp_path / "plain_here.joblib").read_bytes() != (tmp_path / "plain_from_pickle.joblib").read_bytes()
+    write_joblib(here, tmp_path / "here.joblib")
+    write_joblib(from_pickle, tmp_path / "from_pickle.joblib")
+    assert (tmp_path / "here.joblib").read_bytes() == (tmp_path / "from_pickle.joblib").read_bytes()
+    np.testing.assert_array_equal(joblib.load(tmp_path / "here.joblib").transform(X), here.transform(X))
+

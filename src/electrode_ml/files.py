@@ -1,4 +1,5 @@
-"""Writing outputs so that a crash never leaves a half-written file behind."""
+"""Writing outputs so that a crash never leaves a half-written file behind, and the same result
+always writes the same bytes."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from joblib.numpy_pickle import NumpyPickler
 
 
 @contextmanager
@@ -60,3 +63,32 @@ def write_table(table: pd.DataFrame, path: str | Path, index: bool = False) -> N
             table.to_csv(temporary, index=index)
         else:
             raise ValueError(f"unsupported table format: {path}")
+
+
+class _SharedDtypePickler(NumpyPickler):
+    """joblib's pickler, writing each plain numpy dtype (float64, int64, bool, object...) once per value.
+
+    A pickle writes an object once per object and refers back to it after, so its bytes depend on
+    which arrays share one dtype object, and that depends on how the arrays were made: fitted on
+    data that came through pickle (as a Dask worker receives it), a scaler holds copies of float64
+    where the same scaler fitted here holds one, and saves to other bytes. make verify found it:
+    MODNet's models, fitted in the run's workers, saved other bytes than the same fits in a cell's
+    own. Equal dtypes pickle alike, so the first of each value stands for all. (Strings are shared
+    as the code that made a model shares them: the same for every fit of a model.)
+    """
+
+    def __init__(self, file, protocol=None):
+        super().__init__(file, protocol)
+        self._first_of_value = {}
+
+    def save(self, obj):
+        if isinstance(obj, np.dtype) and obj.fields is None and obj.subdtype is None and obj.metadata is None:
+            obj = self._first_of_value.setdefault(obj.str, obj)
+        super().save(obj)
+
+
+def write_joblib(obj, path: str | Path) -> None:
+    """`obj` saved as `joblib.dump` saves it, but in the same bytes whichever dtype objects its arrays
+    hold (_SharedDtypePickler): what train writes a fitted model with."""
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        _SharedDtypePickler(handle).dump(obj)

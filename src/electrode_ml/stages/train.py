@@ -8,13 +8,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import joblib
-
 from electrode_ml import paths
 from electrode_ml.compute import compute_params
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.evaluation.validation import fit_in_worker
-from electrode_ml.files import atomic_path
+from electrode_ml.files import write_joblib
 from electrode_ml.stages.cell import cell_data, cell_parser, write_records
 
 
@@ -24,8 +22,7 @@ def run_cell(model_name: str, target: str, params_path: Path, electrodes_csv: Pa
     start = time.perf_counter()
     model = fit_in_worker(model, X, y, compute_params(params_path))
     seconds = time.perf_counter() - start
-    with atomic_path(out_dir / "model.joblib") as temporary:
-        joblib.dump(model, temporary)
+    write_joblib(model, out_dir / "model.joblib")
     write_records(out_dir, model, params_path, seconds, fits=1, target=TARGET_KEYS[target], rows=len(X),
                   inputs=asdict(model.fitted_inputs()))
     return seconds
