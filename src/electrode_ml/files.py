@@ -73,9 +73,9 @@ class _SharedDtypePickler(NumpyPickler):
     data that came through pickle (as a Dask worker receives it), a scaler holds copies of float64
     where the same scaler fitted here holds one, and saves to other bytes. make verify found it:
     MODNet's models, fitted in the run's workers, saved other bytes than the same fits in a cell's
-    own. Equal dtypes pickle alike, so the first of each value stands for all. (Strings are shared
-    as the code that made a model shares them: the same for every fit of a model.)
-    """
+    own. Equal dtypes pickle alike, so the first of each value stands for all. Strings are left as
+    they are: which of them share an object follows the code path that made the model (a fit here
+    or in a worker), and every fit of one model takes the same path (evaluation.validation)."""
 
     def __init__(self, file, protocol=None):
         super().__init__(file, protocol)
