@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from electrode_ml.models.modnet.selection import vectorized_ranking
 from electrode_ml.models.registry import FittedInputs
 from electrode_ml.params import ParameterError
 
@@ -119,7 +120,8 @@ class MODNetRegressor(RegressorMixin, BaseEstimator):
         data = self._moddata(X, y)
         if cross_nmi is not None:
             cross_nmi = cross_nmi.loc[self.input_names_, self.input_names_]
-        data.feature_selection(n=-1, cross_nmi=cross_nmi, n_jobs=self.n_jobs, random_state=self.random_state)
+        with vectorized_ranking():
+            data.feature_selection(n=-1, cross_nmi=cross_nmi, n_jobs=self.n_jobs, random_state=self.random_state)
         if self.n_feat > len(data.optimal_features):
             raise ParameterError(f"MODNetRegressor.n_feat = {self.n_feat}, but only {len(data.optimal_features)} "
                                  "features are usable here (non-constant, known to the cross NMI)")
