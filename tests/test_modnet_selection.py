@@ -10,37 +10,41 @@ from modnet.preprocessing import get_features_dyn, nmi_target
 
 from electrode_ml.data.targets import TARGETS
 from electrode_ml.files import write_joblib
-from electrode_ml.models.modnet import MODNET_PREFIX, shipped_cross_nmi
+from electrode_ml.models.modnet import TARGET as MODNET_TARGET
+from electrode_ml.models.modnet import shipped_cross_nmi
 from electrode_ml.models.modnet.selection import ranked_features
 from electrode_ml.models.registry import make_model
 
 TARGET = "capacity_grav_mAh_g"
 
 
-def _features_and_target_nmi(sample: pd.DataFrame):
-    """The usable MODNet features of the sample and their NMI with a target, as MODNet's fit computes them."""
-    cross = shipped_cross_nmi()
-    columns = [c for c in sample.columns if c.startswith(MODNET_PREFIX) and c[len(MODNET_PREFIX):] in cross.columns]
-    features = sample[columns].set_axis([c[len(MODNET_PREFIX):] for c in columns], axis=1)
-    features = features.loc[:, features.notna().any() & (features.nunique() > 1)]
-    features = features.set_axis([f"row{i}" for i in range(len(features))], axis=0)
-    target = pd.DataFrame({"target": sample[TARGET].to_numpy()}, index=features.index)
-    names = list(features.columns)
-    return cross.loc[names, names], nmi_target(features, target, "regression", random_state=42)["target"]
+@pytest.fixture(scope="module")
+def training(model_inputs_sample):
+    return model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample[TARGET]
+
+
+@pytest.fixture(scope="module")
+def real_nmi(training):
+    """The cross NMI and target NMI of the sample's usable MODNet features, as a fit computes them."""
+    X, y = training
+    model = make_model("modnet", epochs=1).fit(X, y)
+    data, names = model._moddata(X, y), model.input_names_
+    target_nmi = nmi_target(data.df_featurized, data.df_targets, "regression", random_state=model.random_state)
+    return shipped_cross_nmi().loc[names, names], target_nmi[MODNET_TARGET]
 
 
 @pytest.mark.parametrize("n_feat", [-1, 25])
-def test_ranking_of_real_features_is_modnets(model_inputs_sample, n_feat):
-    cross, target_nmi = _features_and_target_nmi(model_inputs_sample)
+def test_ranking_of_real_features_is_modnets(real_nmi, n_feat):
+    cross, target_nmi = real_nmi
     expected = get_features_dyn(n_feat, cross, target_nmi)
     assert len(expected) == (len(target_nmi) if n_feat == -1 else n_feat)  # nmi_target drops duplicates
     assert ranked_features(n_feat, cross, target_nmi) == expected
 
 
-def test_modnet_fit_saves_the_bytes_of_a_fit_with_modnets_own_ranking(model_inputs_sample, monkeypatch, tmp_path):
+def test_modnet_fit_saves_the_bytes_of_a_fit_with_modnets_own_ranking(training, monkeypatch, tmp_path):
     import electrode_ml.models.modnet as modnet_model
 
-    X, y = model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample[TARGET]
+    X, y = training
     saved = []
     for ranking in (modnet_model.vectorized_ranking, contextlib.nullcontext):
         monkeypatch.setattr(modnet_model, "vectorized_ranking", ranking)
