@@ -155,6 +155,27 @@ def test_the_workers_of_a_whole_run_serve_every_cell_and_leave_no_address_behind
     assert not server.is_alive() and not address_file.exists()
 
 
+def _shared_input_keys(_, *shared):
+    from distributed import get_worker
+    from distributed.worker import thread_state
+
+    return sorted(str(dependency.key) for dependency in get_worker().state.tasks[thread_state.key].dependencies)
+
+
+def test_cells_that_share_inputs_scatter_them_under_keys_of_their_own():
+    """Two cells on one kept cluster with equal inputs (as consecutive cells of one model or target
+    are): a key derived from the value would be shared between them, and one cell releasing it while
+    the next scatters it is Dask's lost-key race (README "Known limits")."""
+    from dask.distributed import LocalCluster
+
+    shared = (make_model("rf_magpie", **TINY["rf_magpie"]), np.arange(50.0))
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, env=ONE_THREAD) as cluster:
+        params = ComputeParams(scheduler=cluster.scheduler_address)
+        first, second = (map_in_workers(_shared_input_keys, [0, 1], params, shared=shared) for _ in range(2))
+    assert len(first[0]) == len(shared) and first[0] == first[1]
+    assert not set(first[0]) & set(second[0])
+
+
 def _sleep_then_report(seconds):
     import time
 

@@ -114,7 +114,12 @@ def map_in_workers(function: Callable, items: list, params: ComputeParams, share
     if len(sizes) != len(items):
         raise ValueError(f"{len(sizes)} sizes for {len(items)} items")
     with fit_client(params, len(items), memory_limit) as client:
-        shared_futures = [client.scatter(value, broadcast=True) for value in shared]
+        # Under a key of its own (hash=False), never the hash of its value: consecutive cells on a
+        # run's kept workers scatter equal inputs (the same model, X or y), and a key that one cell's
+        # client is still releasing while the next scatters it can be lost to both
+        # (dask/distributed#3703, #8576): the fits that need it then wait, or are cancelled "for
+        # reason: unknown" (README "Known limits").
+        shared_futures = [client.scatter(value, broadcast=True, hash=False) for value in shared]
         # Submitted largest first too: a worker that is idle takes the first task before the rest arrive.
         largest_first = sorted(range(len(items)), key=lambda index: -sizes[index])
         submitted = {index: client.submit(_quietly, function, items[index], *shared_futures, pure=False,
