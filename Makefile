@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # $(CURDIR)/: the image's VENV is already absolute (/home/electrode/venv).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install data reproduce profile test test-all paper verify compare plots models bench lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce profile test test-all paper verify compare plots models bench crabnet-front lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -83,6 +83,12 @@ docker-reproduce:
 bench: install data
 	dvc repro cluster inputs
 	electrode-ml bench
+
+# CrabNet's accuracy for its time on this CPU, over a grid (resumable: a stopped run keeps its fits):
+# benchmarks/crabnet_front.jsonl, paper/figures/performance/crabnet_front.png, paper/PERFORMANCE.md.
+crabnet-front: install data
+	dvc repro prepare folds
+	electrode-ml crabnet-front
 
 lint: install
 	$(BIN)/hadolint Dockerfile

@@ -6,7 +6,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 LIBRARIES = ["torch", "tensorflow", "crabnet.crabnet_", "modnet.models", "modnet.preprocessing",
              "matminer.featurizers.composition", "pymatgen.core", "umap", "ElMD",
-             "sklearn.ensemble", "pyarrow", "dask.distributed", "dvc", "electrode_ml"]
+             "sklearn.ensemble", "pyarrow", "dask.distributed", "dvc", "smact.screening", "electrode_ml"]
 
 failed = []
 for name in LIBRARIES:

@@ -13,8 +13,8 @@ from pymatgen.core import Composition, Species
 from electrode_ml.data.electrodes import WORKING_IONS, prepare_electrodes
 from electrode_ml.params import ParameterError, from_mapping
 from electrode_ml.screening.generation import (
-    CANDIDATE_COLUMNS, ION_CHARGES, CandidateParams, generate_candidates, ion_swap_candidates, substitution_table,
-    swapped_ion,
+    CANDIDATE_COLUMNS, ION_CHARGES, REJECTED_COLUMNS, CandidateParams, generate_candidates, ion_swap_candidates,
+    substitution_table, swapped_pair,
 )
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -24,7 +24,9 @@ SUBSTITUTIONS_ONLY = CandidateParams(ion_swaps=False)
 
 @pytest.fixture(scope="session")
 def real_electrodes(real_raw) -> pd.DataFrame:
-    return prepare_electrodes(real_raw).electrodes
+    """The prepared electrodes with their two formulas, as the candidates stage reads them."""
+    prepared = prepare_electrodes(real_raw)
+    return prepared.electrodes.merge(prepared.pairs, on="battery_id")
 
 
 @pytest.fixture(scope="session")
@@ -52,59 +54,68 @@ def test_every_working_ion_has_a_formal_charge():
     assert set(ION_CHARGES) == set(WORKING_IONS)
 
 
-@pytest.mark.parametrize("formula, ion, new_ion, expected", [
-    ("LiFePO4", "Li", "Mg", "Mg(FePO4)2"),  # two Li for one Mg
-    ("Li2FeSiO4", "Li", "Mg", "MgFeSiO4"),
-    ("MgMo3S4", "Mg", "Li", "Li2Mo3S4"),  # one Mg for two Li
-    ("LiFePO4", "Li", "Al", "Al(FePO4)3"),  # a third of an Al per Li: the host tripled
-    ("LiCoO2", "Li", "Na", "NaCoO2"),
+@pytest.mark.parametrize("charged, discharged, ion, new_ion, expected", [
+    ("FePO4", "LiFePO4", "Li", "Mg", "Mg(FePO4)2"),  # two Li for one Mg
+    ("FeSiO4", "Li2FeSiO4", "Li", "Mg", "MgFeSiO4"),
+    ("Mo3S4", "MgMo3S4", "Mg", "Li", "Li2Mo3S4"),  # one Mg for two Li
+    ("FePO4", "LiFePO4", "Li", "Al", "Al(FePO4)3"),  # a third of an Al per Li: the host tripled
+    ("Li0.5CoO2", "LiCoO2", "Li", "Na", "LiNaCo2O4"),  # only the inserted half swapped: the framework's Li stays
+    ("Na2Mn6O12", "Na4Mn6O12", "Na", "Al", "Na3AlMn9O18"),  # not Mn6Al14O27: the framework's Na stays
 ])
-def test_a_swap_carries_the_same_charge(formula, ion, new_ion, expected):
-    swapped = swapped_ion(Composition(formula), ion, new_ion)
-    assert Composition(swapped) == Composition(expected)
-    assert swapped == Composition(expected).reduced_formula  # pymatgen writes MgFe2(PO4)2
+def test_a_swap_carries_the_same_charge_and_keeps_the_framework(charged, discharged, ion, new_ion, expected):
+    new_charged, new_discharged = swapped_pair(dict(Composition(charged).as_dict()), dict(Composition(discharged).as_dict()),
+                                               ion, new_ion)
+    def reduced(amounts):
+        return Composition(Composition(amounts).get_integer_formula_and_factor()[0]).reduced_composition
+
+    assert reduced(new_discharged) == Composition(expected).reduced_composition
+    assert reduced(new_charged) == reduced(Composition(charged).as_dict())
 
 
 def test_a_swap_to_an_ion_already_in_the_host_is_skipped():
-    swaps, skipped = ion_swap_candidates(Composition("LiNaFePO4F"), "Li", ("Li", "Na", "Mg"))
-    assert [new_ion for _, new_ion, _ in swaps] == ["Mg"]
+    swaps, skipped = ion_swap_candidates(Composition("NaFePO4F"), Composition("LiNaFePO4F"), "Li", ("Li", "Na", "Mg"))
+    assert [new_ion for _, _, new_ion, _ in swaps] == ["Mg"]
     assert skipped == 1
 
 
-def test_every_ion_swap_of_a_real_sample_conserves_the_charge_carried(sample):
-    candidates, metrics = generate_candidates(sample, SWAPS_ONLY)
+def test_every_ion_swap_of_a_real_sample_keeps_the_charged_framework_and_the_charge_carried(sample):
+    candidates, metrics, rejected = generate_candidates(sample, SWAPS_ONLY)
     assert metrics["candidates.ion_swap.generated"] > 0 and (candidates["rule"] == "ion_swap").all()
     parents = sample.set_index("battery_id")
-    for row in candidates.itertuples():
+    for row in pd.concat([candidates, rejected]).itertuples():
         parent = parents.loc[row.parent_battery_id]
         old_ion, new_ion = row.change.split("->")
         assert old_ion == parent["working_ion"] and new_ion == row.working_ion
-        before, after = Composition(parent["composition"]), Composition(row.composition)
-        assert host_per_atom(after, new_ion) == pytest.approx(host_per_atom(before, old_ion), rel=1e-12)
-        # charge carried per host atom
-        carried_before = before[old_ion] * ION_CHARGES[old_ion] / (before.num_atoms - before[old_ion])
-        carried_after = after[new_ion] * ION_CHARGES[new_ion] / (after.num_atoms - after[new_ion])
-        assert carried_after == pytest.approx(carried_before, rel=1e-12)
-        assert row.composition == after.reduced_formula
+        charged, discharged = Composition(row.charged_composition), Composition(row.discharged_composition)
+        assert charged.fractional_composition.almost_equals(Composition(parent["charged_composition"]).fractional_composition)
+        moved = {str(element): discharged[element] - charged[element] for element in discharged}
+        assert moved == pytest.approx({**{element: 0 for element in moved}, new_ion: row.inserted_ions}, abs=1e-5)
+        parent_inserted = Composition(parent["discharged_composition"])[old_ion] - Composition(parent["charged_composition"])[old_ion]
+        # the charge carried per framework atom is the parent's
+        carried = row.inserted_ions * ION_CHARGES[new_ion] / charged.num_atoms
+        assert carried == pytest.approx(parent_inserted * ION_CHARGES[old_ion] / Composition(parent["charged_composition"]).num_atoms,
+                                        rel=1e-6)
+        assert row.composition == discharged.reduced_formula
     assert candidates["probability"].isna().all()
+    assert (candidates["redox_couple"] != "").all()
 
 
 def test_a_candidate_is_never_a_known_electrode(sample, real_electrodes):
     """Li -> Na on LiFePO4 would re-create the known NaFePO4 (and Na -> Li LiFePO4), and no
     candidate of the sample is one of the sample's electrodes."""
     pair = electrodes_with_ids(real_electrodes, "mp-19017_Li", "mp-20361_Na")
-    candidates, metrics = generate_candidates(pair, SWAPS_ONLY)
+    candidates, metrics, _ = generate_candidates(pair, SWAPS_ONLY)
     assert metrics["candidates.ion_swap.generated"] == metrics["candidates.duplicates_of_known"] == 2
     assert candidates.empty
 
-    candidates, metrics = generate_candidates(sample, CandidateParams())
+    candidates, metrics, _ = generate_candidates(sample, CandidateParams())
     known = set(zip(sample["composition"], sample["working_ion"]))
     assert not known & set(zip(candidates["composition"], candidates["working_ion"]))
     assert metrics["candidates.duplicates_of_known"] > 0
 
 
 def test_every_substitution_is_charge_balanced_and_keeps_the_working_ion(sample):
-    candidates, metrics = generate_candidates(sample, SUBSTITUTIONS_ONLY)
+    candidates, metrics, _ = generate_candidates(sample, SUBSTITUTIONS_ONLY)
     assert metrics["candidates.substitution.generated"] > 0 and (candidates["rule"] == "substitution").all()
     parents = sample.set_index("battery_id")
     for row in candidates.itertuples():
@@ -127,7 +138,7 @@ def test_iron_two_plus_to_manganese_two_plus_has_pymatgen_conditional_probabilit
     assert dict(substitution_table(0.001)[("Fe", 2)])["Mn"] == pytest.approx(expected, rel=1e-12)
 
     li2fesio4 = electrodes_with_ids(real_electrodes, "mp-18968_Li")
-    candidates, _ = generate_candidates(li2fesio4, SUBSTITUTIONS_ONLY)
+    candidates, _, _ = generate_candidates(li2fesio4, SUBSTITUTIONS_ONLY)
     row = candidates.set_index("change").loc["Fe2+->Mn2+"]
     assert (row["composition"], row["working_ion"]) == ("Li2MnSiO4", "Li")
     assert row["probability"] == pytest.approx(expected, rel=1e-12)
@@ -150,7 +161,7 @@ def test_a_substitution_never_observed_in_the_table_is_no_candidate():
 
 def test_a_higher_threshold_gives_a_subset(sample):
     def kept(threshold):
-        candidates, _ = generate_candidates(sample, CandidateParams(ion_swaps=False, substitution_threshold=threshold))
+        candidates, _, _ = generate_candidates(sample, CandidateParams(ion_swaps=False, substitution_threshold=threshold))
         assert (candidates["probability"] >= threshold).all()
         return set(candidates[["composition", "working_ion", "parent_battery_id", "change"]].itertuples(index=False))
 
@@ -160,10 +171,10 @@ def test_a_higher_threshold_gives_a_subset(sample):
 
 def test_two_parents_of_one_candidate_give_one_row_counted(real_electrodes):
     """Two LiFePO4 electrodes derive the same candidates: each kept once, from the first parent."""
-    one, _ = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19109_Li"), CandidateParams())
-    both, metrics = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19109_Li", "mp-19017_Li"), CandidateParams())
+    one, _, one_rejected = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19109_Li"), CandidateParams())
+    both, metrics, _ = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19109_Li", "mp-19017_Li"), CandidateParams())
     assert len(both) == len(one) > 0
-    assert metrics["candidates.duplicates_of_each_other"] == len(one)
+    assert metrics["candidates.duplicates_of_each_other"] == len(one) + len(one_rejected)
     assert (both["parent_battery_id"] == "mp-19017_Li").all()  # the first battery_id
     columns = ["composition", "working_ion", "rule", "change", "probability", "oxidation_states"]
     pd.testing.assert_frame_equal(both[columns], one[columns])
@@ -171,7 +182,7 @@ def test_two_parents_of_one_candidate_give_one_row_counted(real_electrodes):
 
 def test_an_ion_swap_is_kept_before_a_substitution_that_gives_the_same_candidate(real_electrodes):
     """NaFePO4 is LiFePO4 by Li -> Na and NaMnPO4 by Mn2+ -> Fe2+; LiMnPO4 the other way round."""
-    candidates, _ = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19017_Li", "mp-26980_Na"),
+    candidates, _, _ = generate_candidates(electrodes_with_ids(real_electrodes, "mp-19017_Li", "mp-26980_Na"),
                                         CandidateParams())
     by_key = candidates.set_index(["composition", "working_ion"])
     assert by_key.loc[("NaFePO4", "Na"), ["parent_battery_id", "rule", "change"]].tolist() == \
@@ -180,37 +191,46 @@ def test_an_ion_swap_is_kept_before_a_substitution_that_gives_the_same_candidate
         ["mp-26980_Na", "ion_swap", "Na->Li"]
 
 
-def test_the_cap_keeps_a_seeded_sample(sample):
-    pool, metrics = generate_candidates(sample, CandidateParams())
+def test_the_cap_keeps_every_ion_swap_then_the_most_probable_substitutions(sample):
+    pool, metrics, _ = generate_candidates(sample, CandidateParams())
     assert metrics["candidates.capped"] == 0 and len(pool) == metrics["candidates.pool"] > 100
-    capped, capped_metrics = generate_candidates(sample, CandidateParams(max_candidates=100))
-    again, _ = generate_candidates(sample, CandidateParams(max_candidates=100))
-    other, _ = generate_candidates(sample, CandidateParams(max_candidates=100, seed=7))
-    assert len(capped) == 100 and capped_metrics["candidates.capped"] == len(pool) - 100
-    assert capped_metrics["candidates.kept"] == 100
-    assert list(capped["candidate_id"]) == [f"cand-{number:06d}" for number in range(1, 101)]
-    pd.testing.assert_frame_equal(capped, again)
-    assert set(capped["composition"] + capped["working_ion"]) != set(other["composition"] + other["working_ion"])
-    assert set(capped["composition"] + capped["working_ion"]) <= set(pool["composition"] + pool["working_ion"])
+    swaps = int((pool["rule"] == "ion_swap").sum())
+    size = swaps + 50
+    capped, capped_metrics, _ = generate_candidates(sample, CandidateParams(max_candidates=size))
+    assert len(capped) == size and capped_metrics["candidates.capped"] == len(pool) - size
+    assert capped_metrics["candidates.kept"] == size and (capped["rule"] == "ion_swap").sum() == swaps
+    assert list(capped["candidate_id"]) == [f"cand-{number:06d}" for number in range(1, size + 1)]
+    left_out = pool[~pool["composition"].add(pool["working_ion"]).isin(capped["composition"] + capped["working_ion"])]
+    assert capped.loc[capped["rule"] == "substitution", "probability"].min() >= left_out["probability"].max()
+    # Fewer places than ion swaps: a seeded sample of the ion swaps.
+    few, _, _ = generate_candidates(sample, CandidateParams(max_candidates=20))
+    again, _, _ = generate_candidates(sample, CandidateParams(max_candidates=20))
+    other, _, _ = generate_candidates(sample, CandidateParams(max_candidates=20, seed=7))
+    assert (few["rule"] == "ion_swap").all() and len(few) == 20
+    pd.testing.assert_frame_equal(few, again)
+    assert set(few["composition"] + few["working_ion"]) != set(other["composition"] + other["working_ion"])
 
 
 def test_the_table_and_its_counts(sample):
-    candidates, metrics = generate_candidates(sample, CandidateParams())
-    assert tuple(candidates.columns) == CANDIDATE_COLUMNS
+    candidates, metrics, rejected = generate_candidates(sample, CandidateParams())
+    assert tuple(candidates.columns) == CANDIDATE_COLUMNS and tuple(rejected.columns) == REJECTED_COLUMNS
     assert not candidates.duplicated(["composition", "working_ion"]).any()
     assert candidates.equals(candidates.sort_values(["parent_battery_id", "rule", "change"]).reset_index(drop=True))
     generated = metrics["candidates.ion_swap.generated"] + metrics["candidates.substitution.generated"]
+    failed = sum(metrics[f"candidates.failed.{rule}"] for rule in ("charged_balance", "discharged_balance", "redox_couple"))
     assert generated - metrics["candidates.duplicates_of_known"] - metrics["candidates.duplicates_of_each_other"] \
-        == metrics["candidates.pool"] == metrics["candidates.kept"] == len(candidates)
+        == metrics["candidates.novel"] == metrics["candidates.pool"] + failed == len(candidates) + len(rejected)
+    assert metrics["candidates.pool"] == metrics["candidates.kept"] == len(candidates)
+    assert (rejected["failed_rule"] != "").all() and (candidates["redox_couple"] != "").all()
     assert metrics["candidates.kept.ion_swap"] + metrics["candidates.kept.substitution"] == len(candidates)
     assert sum(metrics[f"candidates.kept.ion_{ion}"] for ion in WORKING_IONS) == len(candidates)
-    shuffled, shuffled_metrics = generate_candidates(sample.sample(frac=1, random_state=3), CandidateParams())
+    shuffled, shuffled_metrics, _ = generate_candidates(sample.sample(frac=1, random_state=3), CandidateParams())
     pd.testing.assert_frame_equal(shuffled, candidates)
     assert shuffled_metrics == metrics
 
 
 def test_no_rule_no_candidates(sample):
-    candidates, metrics = generate_candidates(sample, CandidateParams(ion_swaps=False, substitutions=False))
+    candidates, metrics, _ = generate_candidates(sample, CandidateParams(ion_swaps=False, substitutions=False))
     assert candidates.empty and tuple(candidates.columns) == CANDIDATE_COLUMNS and metrics["candidates.kept"] == 0
 
 
@@ -233,8 +253,9 @@ def test_the_same_candidates_whatever_the_hash_seed():
         warnings.simplefilter("ignore")
         from electrode_ml.data.electrodes import load_raw, prepare_electrodes
         from electrode_ml.screening.generation import CandidateParams, generate_candidates
-        electrodes = prepare_electrodes(load_raw('data/mp_batteries.csv')).electrodes.sample(30, random_state=5)
-        candidates, metrics = generate_candidates(electrodes, CandidateParams(max_candidates=200))
+        prepared = prepare_electrodes(load_raw('data/mp_batteries.csv'))
+        electrodes = prepared.electrodes.merge(prepared.pairs, on="battery_id").sample(30, random_state=5)
+        candidates, metrics, _ = generate_candidates(electrodes, CandidateParams(max_candidates=200))
         sys.stdout.write(candidates.to_csv(index=False) + repr(sorted(metrics.items())))
     """)
     runs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPOSITORY, stdout=subprocess.PIPE,
@@ -248,8 +269,8 @@ def test_ions_to_swap_to_may_include_one_the_parents_lack(sample):
     """The discovery check hides every electrode of one ion; that ion must still be swapped to."""
     parents = sample[sample["working_ion"] != "Na"]
     params = CandidateParams(substitutions=False, max_candidates=100_000)
-    among_parents, _ = generate_candidates(parents, params)
-    every_ion, _ = generate_candidates(parents, params, ions=tuple(sample["working_ion"].unique()))
+    among_parents, _, _ = generate_candidates(parents, params)
+    every_ion, _, _ = generate_candidates(parents, params, ions=tuple(sample["working_ion"].unique()))
     assert "Na" not in set(among_parents["working_ion"])
     assert "Na" in set(every_ion["working_ion"])
     others = every_ion[every_ion["working_ion"] != "Na"].drop(columns="candidate_id").reset_index(drop=True)

@@ -1,6 +1,7 @@
 """Screening (screening.screener, screening.objectives, the screen command): the same rows and
 values on a 2-worker LocalCluster as in one process, every row accounted for, the models' own
 numbers, energy density and its bounds, the ranking, and the files it refuses."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from electrode_ml.models.registry import make_model
 from electrode_ml.params import ParameterError, from_mapping
 from electrode_ml.reporting.screening_page import pareto_front
 from electrode_ml.screening import screener
+from electrode_ml.screening.chemistry import USER_RULES
 from electrode_ml.screening.objectives import factor_level, product_bounds
 from electrode_ml.screening.prediction import PredictionError, prediction_column
 from electrode_ml.screening.retrospective import discovery_scores, recreated
@@ -306,8 +308,13 @@ def test_the_command_screens_a_csv_in_a_local_cluster_and_says_what_it_did(works
                              "results/trust", "--nan-counts", str(paths.FEATURE_NAN_COUNTS)],
                             cwd=workspace, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    rejected = rows["reason"].notna().sum()
-    assert f"{len(rows)} candidates, {len(rows) - rejected} screened, {rejected} set aside" in result.stdout
+    # A list of one's own also passes the electrode rules: the rows that fail one are set aside by its name.
+    set_aside = pd.read_csv(tmp_path / "out" / "rejected.csv")
+    by_rule = set_aside[set_aside["reason"].isin(USER_RULES)]
+    assert set(set_aside["row"]) - set(by_rule["row"]) == set(np.flatnonzero(rows["reason"].notna()) + 1)
+    rejected = len(set_aside)
+    assert f"{len(rows)} candidates, {len(rows) - rejected} screened" in result.stdout
+    assert f"{rejected} set aside" in result.stdout
     assert "partition" in result.stderr  # the progress bar
     ranking = pd.read_parquet(tmp_path / "out" / RANKING)
     assert ranking[objective_column("crabnet", "grav_energy")].is_monotonic_decreasing
@@ -353,3 +360,46 @@ def test_a_featurizer_failure_costs_its_formula_not_the_batch():
     assert list(table.index) == ["LiFePO4", "NaMnO2"]
     alone, _ = featurized(ModnetFeatures(), ["NaMnO2"])
     pd.testing.assert_frame_equal(table.loc[["NaMnO2"]], alone)
+
+
+def test_a_users_defective_rows_are_each_set_aside_and_the_rest_screened(workspace, tmp_path):
+    """Three ways a user's list broke the screen: a NUL byte inside a composition (the CSV reader
+    cut the cell there, and another formula was screened under the row's number), an "electrode"
+    that is the working ion alone, and a row that breaks a model inside its partition (an amount
+    too large for crabnet's parser). Each row is set aside by name; the others are screened."""
+    path = tmp_path / "mine.csv"
+    path.write_bytes(b"composition,working_ion,charged_composition\n"
+                     b"LiFePO4,Li,FePO4\n"
+                     b"LiFe\x00PO4,Li,\n"
+                     b"Li,Li,\n"
+                     b"Li1000000000000000000000Fe3(PO4)3,Li,\n"
+                     b"LiCoO2,Li,CoO2\n")
+    job = dataclasses.replace(job_for(workspace), check_chemistry=True)
+    summary = screen(path, tmp_path / "out", job, PARAMS, ComputeParams(), in_process=True)
+    set_aside = pd.read_csv(tmp_path / "out" / "rejected.csv").set_index("row")
+    assert set(set_aside.index) == {2, 3, 4}
+    assert set_aside.loc[2, "reason"] == "control_character" and set_aside.loc[3, "reason"] == "no_host"
+    screened = screened_table(tmp_path / "out")
+    assert sorted(screened["row"]) == [1, 5] and summary["screened"] == 2
+    assert list(screened.sort_values("row")["redox_couple"]) == ["Fe2+/Fe3+", "Co3+/Co4+"]
+
+
+def test_a_parquet_composition_column_that_is_not_text_sets_rows_aside_not_the_screen(workspace, tmp_path):
+    path = tmp_path / "mine.parquet"
+    pd.DataFrame({"composition": [1, 2], "working_ion": ["Li", "Li"]}).to_parquet(path)
+    summary = screen(path, tmp_path / "out", job_for(workspace), PARAMS, ComputeParams(), in_process=True)
+    assert summary["screened"] == 0 and summary["rejected"] == 2
+    assert set(pd.read_csv(tmp_path / "out" / "rejected.csv")["reason"]) == {"bad_formula"}
+
+
+def test_a_prediction_outside_the_voltage_window_is_flagged_and_not_ranked(workspace, candidate_file, tmp_path):
+    path, _ = candidate_file
+    narrow = dataclasses.replace(PARAMS, voltage_window=[3.0, 3.5])
+    job = dataclasses.replace(job_for(workspace), voltage_window=(3.0, 3.5))
+    summary = screen(path, tmp_path / "out", job, narrow, ComputeParams(), in_process=True)
+    screened = screened_table(tmp_path / "out")
+    voltage = screened[prediction_column(PARAMS.rank_model, "voltage")]
+    inside = screened[f"{PARAMS.rank_model}_in_window"]
+    assert inside.tolist() == ((voltage >= 3.0) & (voltage <= 3.5)).tolist() and 0 < inside.sum() < len(screened)
+    ranking = pd.read_parquet(tmp_path / "out" / RANKING)
+    assert set(ranking["row"]) == set(screened.loc[inside, "row"]) and summary["outside_window"] == (~inside).sum()

@@ -38,6 +38,7 @@ COMMANDS = {
     "verify": ("electrode_ml.commands.verify", "compare this run's outputs and metrics with the committed ones"),
     "plots-template": ("electrode_ml.commands.plots_template", "a DVC plots page template that works offline (make plots)"),
     "bench": ("electrode_ml.commands.bench", "time stages and CrabNet epochs/s here; paper/PERFORMANCE.md"),
+    "crabnet-front": ("electrode_ml.commands.crabnet_front", "CrabNet's SMAE for its seconds per fit on a CPU, over a grid"),
     "download": ("electrode_ml.commands.download", "fetch the data from the Materials Project (needs MP_API_KEY)"),
 }
 

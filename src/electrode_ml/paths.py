@@ -19,6 +19,7 @@ METRICS = "metrics.json"
 PREPARED = RESULTS / "prepared"
 ELECTRODES = PREPARED / "electrodes.csv"
 REJECTED = PREPARED / "rejected.csv"
+PAIRS = PREPARED / "pairs.csv"  # each electrode's charged and discharged formulas (candidates, discovery)
 PREPARE_SUMMARY = PREPARED / "summary.json"
 
 FEATURES = RESULTS / "features"
@@ -37,6 +38,8 @@ CELL_CODE = RESULTS / "code" / "cells.json"  # the MD5s of the modules every cel
 MAPS = PAPER / "figures" / "maps"
 PAPER_INDEX = PAPER / "README.md"
 REPRODUCTION = PAPER / "REPRODUCTION.md"
+CRABNET_FRONT = Path("benchmarks/crabnet_front.jsonl")  # `electrode-ml crabnet-front`'s records (committed)
+CRABNET_FRONT_FIGURE = PAPER / "figures" / "performance" / "crabnet_front.png"
 TRUST_PAGE = PAPER / "TRUST.md"  # how far to trust a prediction
 SCREENING_PAGE = PAPER / "SCREENING.md"  # screening new electrodes, and the retrospective discovery check
 RUN_TIMINGS = PAPER / "timings.md"  # the report's page of REPORT_TIMINGS
@@ -107,6 +110,7 @@ def repeated_cv_cell(model: str, target: str, root: Path = REPEATED_CV) -> Path:
 # `screen`, or `electrode-ml screen --out` for a user's list) and the retrospective discovery check.
 CANDIDATES = RESULTS / "candidates"
 CANDIDATE_TABLE = CANDIDATES / "candidates.parquet"
+CANDIDATES_REJECTED = CANDIDATES / "rejected.parquet"  # candidates a chemistry rule set aside
 CANDIDATE_METRICS = CANDIDATES / METRICS
 SCREEN = RESULTS / "screen"
 SCREEN_METRICS = SCREEN / METRICS

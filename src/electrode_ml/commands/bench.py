@@ -362,7 +362,15 @@ def render_performance(records_dir: Path) -> str:
               "| crabnet | " + " | ".join(str(record["versions"].get("crabnet")) for record in records) + " |",
               "| skipped | " + " | ".join(", ".join(record["skipped"]) or "-" for record in records) + " |"]
     lines += render_stage_table(records)
+    from electrode_ml.commands.crabnet_front import front_section, read_records
+
+    lines += front_section(read_records())
     return "\n".join(lines) + "\n"
+
+
+def write_performance(records_dir: Path) -> None:
+    with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
+        temporary.write_text(render_performance(records_dir))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -384,8 +392,7 @@ def main(argv: list[str] | None = None) -> None:
                                   "versions": library_versions()})}
         record["stages"] = {**record.get("stages", {}), args.record_stages: seconds}
         write_json(record, record_file)
-        with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
-            temporary.write_text(render_performance(RECORDS))
+        write_performance(RECORDS)
         print(f"bench: {len(seconds)} stages, {round(sum(seconds.values()))} s in all, recorded as "
               f"{args.record_stages!r} in {record_file} and paper/PERFORMANCE.md")
         return
@@ -407,6 +414,5 @@ def main(argv: list[str] | None = None) -> None:
     write_json(record, Path("results/bench.json"))
     write_json({**record, "timings": {**(previous or {}).get("timings", {}), **timings},
                 "stages": (previous or {}).get("stages", {})}, record_file)
-    with atomic_path(Path("paper/PERFORMANCE.md")) as temporary:
-        temporary.write_text(render_performance(RECORDS))
+    write_performance(RECORDS)
     print(f"bench: results/bench.json, {record_file}, paper/PERFORMANCE.md")

@@ -286,6 +286,7 @@ class PreparedData:
     electrodes: pd.DataFrame  # PREPARED_COLUMNS, one row per usable electrode
     rejected: pd.DataFrame  # REJECTED_COLUMNS: one row per bad cell
     summary: dict  # flat: counts in, out, dropped by reason, per working ion
+    pairs: pd.DataFrame  # PAIR_COLUMNS: each electrode's two states (`electrode_pair`)
 
 
 ON_BAD_ROW = ("error", "drop")
@@ -372,7 +373,33 @@ def prepare_electrodes(
     if electrodes.empty:
         raise DataValidationError(f"no usable rows: all {len(raw)} were set aside ({rejected['reason'].value_counts().to_dict()})")
     electrodes.insert(3, "group", composition_groups(electrodes["composition"], electrodes["working_ion"]))
-    return PreparedData(electrodes, rejected, _summary(raw, electrodes, rejected))
+    kept = good.set_index(good["Battery ID"].str.strip()).loc[electrodes["battery_id"]]
+    pairs = pd.DataFrame([(battery_id, *electrode_pair(charged, discharged, ion)) for battery_id, charged, discharged, ion
+                          in zip(electrodes["battery_id"], kept["Formula Charge"], kept["Formula Discharge"],
+                                 electrodes["working_ion"])], columns=list(PAIR_COLUMNS))
+    return PreparedData(electrodes, rejected, _summary(raw, electrodes, rejected), pairs)
+
+
+PAIR_COLUMNS = ("battery_id", "charged_composition", "discharged_composition")
+
+
+def compact_formula(composition) -> str:
+    """pymatgen's formula (elements by electronegativity) without spaces or amounts of 1: Li0.5Mn2O4."""
+    from pymatgen.util.string import formula_double_format
+
+    return "".join(f"{element}{formula_double_format(amount)}" for element, amount in
+                   sorted(composition.items(), key=lambda pair: (pair[0].X, pair[0].symbol)))
+
+
+def electrode_pair(charged_formula: str, discharged_formula: str, ion: str) -> tuple[str, str]:
+    """An electrode's (charged, discharged) formulas per formula unit of its reduced discharged
+    composition: the same host amounts in both, so that the working ion cycled is the difference
+    (LiMn2O4 with Li0.5Mn2O4 charged: 0.5 Li). The pair has passed `charge_discharge_mismatch`."""
+    charged, discharged = parse_composition(charged_formula), parse_composition(discharged_formula)
+    reduced, factor = discharged.get_reduced_composition_and_factor()
+    reference = min(str(element) for element in discharged if str(element) != ion)
+    charged = charged * (discharged[reference] / charged[reference] / factor)
+    return compact_formula(charged), reduced.reduced_formula
 
 
 def check_plausible_ranges(ranges: dict | None) -> dict[str, tuple[float, float]]:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from electrode_ml.models.registry import DISPLAY_NAMES
+from electrode_ml.screening.chemistry import RULES as CHEMISTRY_RULES
 from electrode_ml.screening.generation import RULES
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.prediction import prediction_column
@@ -32,11 +33,13 @@ def pareto_front(objective, novelty) -> np.ndarray:
 
 def top_per_ion(screen_dir: Path, ranking: pd.DataFrame, params: ScreenParams) -> pd.DataFrame:
     """The `params.top_per_ion` best-ranked candidates of each working ion (ions by their best
-    candidate's rank): rank, composition, ion, the rule that made it and its parent, the rank
-    model's voltage, capacity and objective with their bounds, novelty and in_domain."""
+    candidate's rank): rank, composition, ion, its charged and discharged formulas, the ions cycled
+    and the redox couple, the rule that made it and its parent, the rank model's voltage, capacity
+    and objective with their bounds, novelty and in_domain."""
     objective = OBJECTIVES[params.objective]
     best = ranking.groupby("working_ion", sort=False).head(params.top_per_ion)
-    columns = ["row", "rule", "change", "parent_battery_id"]
+    columns = ["row", "charged_composition", "discharged_composition", "inserted_ions", "redox_couple", "rule", "change",
+               "parent_battery_id"]
     for target in objective.targets:
         column = prediction_column(params.rank_model, target)
         columns += [column, f"{column}_lower", f"{column}_upper"]
@@ -50,6 +53,20 @@ def screened_columns(screen_dir: Path) -> list[str]:
     import pyarrow.dataset as ds
 
     return ds.dataset(screen_dir / SCREENED, format="parquet").schema.names
+
+
+def candidate_steps(metrics: dict) -> list[str]:
+    """The table of the candidate pool after each step of the candidates stage."""
+    steps = [("generated (ion swaps and substitutions)",
+              sum(metrics.get(f"candidates.{rule}.generated", 0) for rule in RULES)),
+             ("not a known electrode", None), ("not repeating another candidate", metrics.get("candidates.novel"))]
+    steps[1] = (steps[1][0], steps[0][1] - metrics.get("candidates.duplicates_of_known", 0))
+    pool = metrics.get("candidates.novel", 0)
+    for rule in CHEMISTRY_RULES:
+        pool -= metrics.get(f"candidates.failed.{rule}", 0)
+        steps.append((f"passing `{rule}` ({metrics.get(f'candidates.failed.{rule}', 0)} failed)", pool))
+    steps.append(("kept by the cap (`candidates.max_candidates`)", metrics.get("candidates.kept")))
+    return ["| step | candidates |", "|---|---:|", *(f"| {name} | {count} |" for name, count in steps)]
 
 
 def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_metrics: dict, top: pd.DataFrame,
@@ -67,16 +84,25 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              "`discovery` stages; `electrode-ml screen --candidates FILE --out DIR` screens a list of your own "
              "(README \"Screening new compositions\").", "",
              "## Candidates", "",
+             "Each candidate is an electrode: a charged and a discharged formula, the working ion cycled between "
+             "them and the redox couple that carries its charge. Both states must be charge-balanced (SMACT) where "
+             "the parent's were, and an element must change its oxidation state between them. The pool after "
+             "each step:", "", *candidate_steps(candidate_metrics), "",
              f"{candidate_metrics['candidates.kept']} candidates kept: "
              + ", ".join(f"{candidate_metrics[f'candidates.kept.{rule}']} by {rule.replace('_', ' ')}" for rule in RULES
                          if f"candidates.kept.{rule}" in candidate_metrics)
-             + f"; {candidate_metrics.get('candidates.duplicates_of_known', 0)} generated compositions were known "
-             f"electrodes already and {candidate_metrics.get('candidates.duplicates_of_each_other', 0)} repeated "
-             f"another candidate; {candidate_metrics.get('candidates.capped', 0)} left out by the cap "
-             "(`candidates.max_candidates`).", "",
+             + " (the cap keeps every ion swap, then the most probable substitutions). "
+             f"{candidate_metrics.get('candidates.parents_without_redox_couple', 0)} known electrodes have no "
+             "redox couple found (no balanced oxidation-state guess in a state, or too many sites to guess), so "
+             "their candidates fail that rule; the rejected candidates, each with its rule, are in "
+             "`results/candidates/rejected.parquet`.", "",
              "## The screen", "",
              f"{screen_metrics['screen.screened']} screened, {screen_metrics['screen.rejected']} set aside "
              "(rejected.csv names row, column and reason)"
+             + (f"; {screen_metrics['screen.outside_window']} predicted outside the physical window "
+                f"({params.voltage_window[0]:g} to {params.voltage_window[1]:g} V, capacities not negative) "
+                f"are flagged and not ranked, {screen_metrics['screen.ranked']} ranked"
+                if "screen.ranked" in screen_metrics else "")
              + (f"; {screen_metrics['screen.in_domain']:.1%} in the domain" if "screen.in_domain" in screen_metrics else "")
              + ". Energy density bounds: each factor's interval at "
              f"{1 - (1 - level) / 2:.1%}, multiplied out, so that the product's interval covers at least {level:.0%}.",

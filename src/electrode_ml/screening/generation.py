@@ -1,44 +1,58 @@
 """Candidate electrodes made from the known ones: working-ion swaps and element substitutions.
 
-Two rules, each applied to every known electrode (its discharged composition and working ion):
+A candidate is an electrode, as every known one is: a charged and a discharged formula, the
+working ion cycled between them, and the redox couple that carries its charge. Two ways to make
+one, each applied to every known electrode (its pair of formulas, `data.electrodes.electrode_pair`):
 
-- ion swap: the working ion A replaced by another ion B of the data, as many B as carry the same
-  charge (formal charges `ION_CHARGES`: two Li for one Mg), the host unchanged;
-- substitution: one host element replaced, on all its sites, by another element of the same
-  oxidation state (so the candidate stays charge-balanced), where Hautier et al.'s data-mined
+- ion swap: the inserted ions A (discharged minus charged) replaced by another ion B of the data,
+  as many B as carry the same charge (formal charges `ION_CHARGES`: two Li for one Mg); the
+  charged framework, with any A it holds, unchanged, and so the redox couple;
+- substitution: one host element replaced, on all its sites and in both states, by another element
+  of the same oxidation state in the discharged state, where Hautier et al.'s data-mined
   substitution probability (Inorg. Chem. 50, 656, 2011; the table shipped with pymatgen) is at
   least `candidates.substitution_threshold`. Oxidation states are pymatgen's most likely guess.
+  Where the replaced element is the redox centre, the new one must take its charged-state
+  oxidation state too (SMACT's ICSD states), or the couple is lost.
+
+Then the rules of `screening.chemistry`, judged against the parent: both states charge-balanced
+where the parent's were, and a redox couple. A candidate failing one is set aside under the rule's
+name (`rejected`), never silently dropped.
 
 A candidate is identified as a known electrode is (`data.electrodes.composition_groups`): its
 reduced composition and its working ion. Candidates that are known electrodes are dropped, and of
 several that are the same candidate one is kept: an ion swap before a substitution, the most
-probable substitution first, then by parent battery_id and change.
+probable substitution first, then by parent battery_id and change. The cap keeps the most
+plausible: every ion swap (the parent's own framework), then substitutions by probability.
 """
 from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from electrode_ml.data.electrodes import WORKING_IONS, parse_composition
+from electrode_ml.data.electrodes import WORKING_IONS, compact_formula, parse_composition
 from electrode_ml.params import ParameterError, parameters
-
-# The formal charge each working ion carries into the host, in elementary charges.
-ION_CHARGES = {"Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Mg": 2, "Ca": 2, "Zn": 2, "Al": 3, "Y": 3}
+from electrode_ml.screening.chemistry import (
+    ION_CHARGES,
+    RULES as CHEMISTRY_RULES,
+    balanced,
+    common_states,
+    guessable,
+    integer_formula,
+    most_likely_oxidation_states,
+    redox_couple,
+    state_changes,
+)
 
 RULES = ("ion_swap", "substitution")
-CANDIDATE_COLUMNS = ("candidate_id", "composition", "working_ion", "parent_battery_id", "rule", "change",
-                     "probability", "oxidation_states")
+CANDIDATE_COLUMNS = ("candidate_id", "composition", "working_ion", "charged_composition", "discharged_composition",
+                     "inserted_ions", "redox_couple", "parent_battery_id", "rule", "change", "probability",
+                     "oxidation_states")
+REJECTED_COLUMNS = (*CANDIDATE_COLUMNS[1:], "failed_rule")
+STATES = ("discharged", "charged")  # which formula is a candidate's `composition` (prepare.composition_column)
 
-# pymatgen's oxidation-state guess enumerates every combination of states over an element's sites,
-# which grows steeply with the sites of the reduced formula: on the 3,173 compositions of the data,
-# those of at most 48 sites take 15 s together (1.4 s the slowest), one of the 120 larger ones (4%)
-# can take as long (Zn(W18O49)2, 135 sites: 20 s; Na17(Mo15S19)4, 153 sites: over a minute).
-# Larger compositions give no substitutions.
-OXIDATION_GUESS_MAX_SITES = 48
 
 
 @parameters
@@ -46,8 +60,8 @@ class CandidateParams:
     ion_swaps: bool = True  # swap the working ion for every other ion of the data
     substitutions: bool = True  # substitute host elements by pymatgen's substitution probabilities
     substitution_threshold: float = 0.001  # least conditional probability of a substitution, in (0, 1)
-    max_candidates: int = 20000  # a seeded sample of this many when more are generated
-    seed: int = 42  # of that sample
+    max_candidates: int = 20000  # the most plausible this many when more pass the rules: ion swaps, then by probability
+    seed: int = 42  # of the sample of ion swaps, if they alone exceed the cap
 
     def __post_init__(self):
         if not 0 < self.substitution_threshold < 1:
@@ -56,24 +70,36 @@ class CandidateParams:
             raise ParameterError(f"candidates.max_candidates must be at least 1, got {self.max_candidates}")
 
 
-def swapped_ion(composition, ion: str, new_ion: str) -> str:
-    """The reduced formula of `composition` (a pymatgen Composition holding the working ion `ion`)
-    with `ion` replaced by as much `new_ion` as carries the same charge: n_new = n * q / q_new."""
+def amounts(composition) -> dict[str, float]:
+    return {str(element): amount for element, amount in composition.items()}
+
+
+def from_amounts(amounts: dict[str, float]):
     from pymatgen.core import Composition
 
-    # The host scaled by the new ion's charge keeps every amount an integer (LiFePO4 -> Al1/3FePO4
-    # otherwise), and pymatgen reduces only an integer formula.
-    amounts = {str(element): amount * ION_CHARGES[new_ion] for element, amount in composition.items()
-               if str(element) != ion}
-    amounts[new_ion] = composition[ion] * ION_CHARGES[ion]
-    return Composition(amounts).reduced_formula
+    return Composition({element: amount for element, amount in amounts.items() if amount > 0})
 
 
-def ion_swap_candidates(composition, ion: str, ions: tuple[str, ...]) -> tuple[list[tuple[str, str, str]], int]:
-    """(formula, new working ion, change) for each ion of `ions` but `ion`, and the number of swaps
-    skipped because the new ion is already a host element (which ion would then be the working one?)."""
-    elements = {str(element) for element in composition}
-    swaps = [(swapped_ion(composition, ion, new_ion), new_ion, f"{ion}->{new_ion}")
+def swapped_pair(charged: dict[str, float], discharged: dict[str, float], ion: str, new_ion: str
+                 ) -> tuple[dict[str, float], dict[str, float]]:
+    """(charged, discharged) amounts with the inserted `ion` (discharged minus charged) replaced by as
+    much `new_ion` as carries the same charge: n_new = n * q / q_new; the charged framework kept,
+    with any `ion` it holds. Both scaled by the new ion's charge, so integer amounts stay integers
+    (LiFePO4 -> Al1/3FePO4 otherwise) and pymatgen can reduce them."""
+    scale = ION_CHARGES[new_ion]
+    inserted = discharged.get(ion, 0.0) - charged.get(ion, 0.0)
+    new_charged = {element: amount * scale for element, amount in charged.items()}
+    new_discharged = dict(new_charged)
+    new_discharged[new_ion] = inserted * ION_CHARGES[ion]
+    return new_charged, new_discharged
+
+
+def ion_swap_candidates(charged, discharged, ion: str, ions: tuple[str, ...]) -> tuple[list[tuple], int]:
+    """(charged, discharged, new working ion, change) for each ion of `ions` but `ion`, and the
+    number of swaps skipped because the new ion is already a host element (which ion would then
+    be the working one?)."""
+    elements = set(amounts(discharged))
+    swaps = [(*swapped_pair(amounts(charged), amounts(discharged), ion, new_ion), new_ion, f"{ion}->{new_ion}")
              for new_ion in ions if new_ion != ion and new_ion not in elements]
     return swaps, sum(new_ion != ion and new_ion in elements for new_ion in ions)
 
@@ -116,19 +142,6 @@ def substitution_table(threshold: float) -> dict[tuple[str, int], tuple[tuple[st
     return replacements
 
 
-@functools.lru_cache(maxsize=None)
-def most_likely_oxidation_states(formula: str, ion: str) -> tuple[tuple[str, float], ...]:
-    """(element, oxidation state) of pymatgen's most likely charge-balanced guess for `formula`, the
-    working ion `ion` at its formal charge; a state is the element's mean over its sites. Empty
-    when no combination of the elements' common (ICSD) states balances."""
-    from pymatgen.core import Composition
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pymatgen's deprecation notices, once per call
-        guesses = Composition(formula).oxi_state_guesses(oxi_states_override={ion: [ION_CHARGES[ion]]})
-    return tuple(guesses[0].items()) if guesses else ()
-
-
 def species_name(element: str, state: int) -> str:
     """pymatgen's name of a species: Fe2+, O2-, Na+."""
     from pymatgen.core import Species
@@ -136,18 +149,22 @@ def species_name(element: str, state: int) -> str:
     return str(Species(element, state))
 
 
-def substitution_candidates(composition, ion: str, threshold: float,
-                            allowed_elements: frozenset[str]) -> list[tuple[str, str, float, str]]:
-    """(formula, change, probability, oxidation states) of every substitution of one host element of
-    `composition` (reduced, holding the working ion `ion`) by an element of `allowed_elements` at
-    the same oxidation state, with probability >= `threshold` (`substitution_table`). The new
-    element is neither in the composition nor a working ion. The oxidation states are the
-    candidate's (`most_likely_oxidation_states` of the parent, the new element in the old one's
-    place), as `Fe+2 Mn+2.5 O-2`, mean states to 6 significant digits."""
-    from pymatgen.core import Composition
-
-    states = most_likely_oxidation_states(composition.reduced_formula, ion)
-    present = {str(element) for element in composition}
+def substitution_candidates(charged, discharged, ion: str, threshold: float,
+                            allowed_elements: frozenset[str]) -> list[tuple]:
+    """(charged, discharged, change, probability, oxidation states, redox couple) of every
+    substitution of one host element of the pair (`discharged` reduced, holding the working ion
+    `ion`) by an element of `allowed_elements` at the same oxidation state in the discharged state,
+    with probability >= `threshold` (`substitution_table`). The new element is in neither formula
+    nor a working ion. The oxidation states are the candidate's discharged ones
+    (`most_likely_oxidation_states` of the parent, the new element in the old one's place), as
+    `Fe+2 Mn+2.5 O-2`, mean states to 6 significant digits. The redox couple is the parent's, the
+    new element in the old one's place; "" where the old element was the redox centre and the new
+    one has no common state for the charged one (Co2+/Co3+ -> Be: no Be3+)."""
+    states = most_likely_oxidation_states(integer_formula(discharged), ion)
+    charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
+                      if len(charged) and guessable(charged) else {})
+    present = set(amounts(discharged)) | set(amounts(charged))
+    changes = state_changes(charged_states, dict(states)) if charged_states else {}
     replacements = substitution_table(threshold)
     candidates = []
     for element, state in states:
@@ -157,31 +174,66 @@ def substitution_candidates(composition, ion: str, threshold: float,
         for new_element, probability in replacements.get((element, round(state)), ()):
             if new_element in present or new_element in WORKING_IONS or new_element not in allowed_elements:
                 continue
-            amounts = {(new_element if str(old) == element else str(old)): amount for old, amount in composition.items()}
-            new_states = " ".join(f"{new_element if old == element else old}{old_state:+g}" for old, old_state in states)
+            rename = {element: new_element}
+            new_states = " ".join(f"{rename.get(old, old)}{old_state:+g}" for old, old_state in states)
             change = f"{species_name(element, round(state))}->{species_name(new_element, round(state))}"
-            candidates.append((Composition(amounts).reduced_formula, change, probability, new_states))
+            # The new element must take the old one's charged state too (both neighbours of a mean
+            # state such as Fe3.4+: some Fe4+).
+            lost = element in changes and not {math.floor(changes[element][1]), math.ceil(changes[element][1])} <= \
+                common_states(new_element)
+            couple = "" if lost else redox_couple({rename.get(e, e): v for e, v in charged_states.items()},
+                                                  {rename.get(e, e): v for e, v in states}, ion)
+            candidates.append(({rename.get(e, e): v for e, v in amounts(charged).items()},
+                               {rename.get(e, e): v for e, v in amounts(discharged).items()},
+                               change, probability, new_states, couple))
     return candidates
 
 
-def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams,
-                        ions: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, dict]:
-    """New electrodes from the known `electrodes` (the prepared table: battery_id, composition,
-    working_ion), by the rules `params` switches on; working ions are swapped for each other
-    among `ions` (default: those `electrodes` hold).
+def parent_couple(charged, discharged, ion: str) -> str:
+    """The known electrode's own redox couple, from pymatgen's guesses of its two states."""
+    if not (guessable(discharged) and guessable(charged)):
+        return ""
+    charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
+                      if len(charged) else {})
+    return redox_couple(charged_states, dict(most_likely_oxidation_states(integer_formula(discharged), ion)), ion)
+
+
+def failed_rule(charged: str, discharged: str, couple: str, parent_balance: tuple[bool, bool]) -> str:
+    """The first rule of `chemistry.RULES` the candidate fails ("" if none): a balance its parent had
+    ((charged, discharged) balanced), and a redox couple."""
+    if parent_balance[0] and not balanced(charged):
+        return "charged_balance"
+    if parent_balance[1] and not balanced(discharged):
+        return "discharged_balance"
+    return "" if couple else "redox_couple"
+
+
+def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions: tuple[str, ...] | None = None,
+                        state: str = "discharged") -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """New electrodes from the known `electrodes` (the prepared table joined with its pairs:
+    battery_id, composition, working_ion, charged_composition, discharged_composition), by the ways
+    `params` switches on; working ions are swapped for each other among `ions` (default: those
+    `electrodes` hold). `state` names the formula a candidate's `composition` is (the one the
+    models were trained on, prepare.composition_column).
 
     Returns the candidates (`CANDIDATE_COLUMNS`, one row per (reduced composition, working ion)
-    that no known electrode has; probability NaN for an ion swap; sorted by parent, rule and
-    change; ids cand-000001 ... in that order) and flat metrics (counts of candidates generated
-    per rule, dropped as known or repeated, dropped by the cap, kept per rule and working ion).
+    that no known electrode has and that passes every rule; probability NaN for an ion swap;
+    sorted by parent, rule and change; ids cand-000001 ... in that order), flat metrics (the pool
+    generated per way, dropped as known or repeated, failing each rule, left out by the cap, kept
+    per way and working ion), and the candidates set aside by a rule (`REJECTED_COLUMNS`).
     The same table (in any row order) and parameters give the same candidates.
     """
     from electrode_ml.features.representations import elements_with_data
 
-    reduced = {formula: parse_composition(formula).reduced_formula for formula in electrodes["composition"].unique()}
+    if state not in STATES:
+        raise ParameterError(f"a candidate's composition is its discharged or charged formula, not {state!r}")
+    missing = {"charged_composition", "discharged_composition"} - set(electrodes.columns)
+    if missing:
+        raise ParameterError(f"the known electrodes need both formulas (results/prepared/pairs.csv); missing {sorted(missing)}")
     parents = pd.DataFrame({
         "battery_id": electrodes["battery_id"].astype(str),
-        "composition": electrodes["composition"].map(reduced),
+        "charged": electrodes["charged_composition"], "discharged": electrodes["discharged_composition"],
+        "composition": electrodes[f"{state}_composition"].map(lambda formula: parse_composition(formula).reduced_formula),
         "working_ion": electrodes["working_ion"],
     })
     known = set(zip(parents["composition"], parents["working_ion"]))
@@ -189,38 +241,46 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams,
     allowed_elements = elements_with_data("magpie")
     metrics = {"candidates.parents": len(parents)}
 
-    # Candidates depend on (composition, working ion) only: each is derived once and given to
-    # every electrode that shares it.
-    derived: dict[tuple[str, str], list[tuple]] = {}
-    skipped_swaps: dict[tuple[str, str], int] = {}
-    too_large = without_states = 0
-    for composition, ion in sorted(known):
-        parsed = parse_composition(composition)
+    # Candidates depend on the pair and working ion only: each is derived once and given to every
+    # electrode that shares it.
+    derived: dict[tuple[str, str, str], list[tuple]] = {}
+    skipped_swaps: dict[tuple[str, str, str], int] = {}
+    too_large = without_states = parents_without_couple = 0
+    for key in sorted(set(zip(parents["charged"], parents["discharged"], parents["working_ion"]))):
+        charged_text, discharged_text, ion = key
+        charged, discharged = parse_composition(charged_text), parse_composition(discharged_text)
+        couple = parent_couple(charged, discharged, ion)
+        parents_without_couple += not couple
+        balance = (balanced(integer_formula(charged)), balanced(integer_formula(discharged)))
         rows = []
         if params.ion_swaps:
-            swaps, skipped_swaps[(composition, ion)] = ion_swap_candidates(parsed, ion, ions)
-            rows += [(formula, new_ion, "ion_swap", change, math.nan, "") for formula, new_ion, change in swaps]
+            swaps, skipped_swaps[key] = ion_swap_candidates(charged, discharged, ion, ions)
+            rows += [(new_charged, new_discharged, new_ion, "ion_swap", change, math.nan, "", couple, balance)
+                     for new_charged, new_discharged, new_ion, change in swaps]
         if params.substitutions:
-            if parsed.num_atoms > OXIDATION_GUESS_MAX_SITES:
+            if not guessable(discharged):
                 too_large += 1
-            elif not most_likely_oxidation_states(composition, ion):
+            elif not most_likely_oxidation_states(integer_formula(discharged), ion):
                 without_states += 1
             else:
-                rows += [(formula, ion, "substitution", change, probability, states) for formula, change, probability, states
-                         in substitution_candidates(parsed, ion, params.substitution_threshold, allowed_elements)]
-        derived[(composition, ion)] = rows
+                rows += [(new_charged, new_discharged, ion, "substitution", change, probability, states, new_couple, balance)
+                         for new_charged, new_discharged, change, probability, states, new_couple
+                         in substitution_candidates(charged, discharged, ion, params.substitution_threshold,
+                                                    allowed_elements)]
+        derived[key] = [candidate_row(*row, state) for row in rows]
     metrics.update({
+        "candidates.parents_without_redox_couple": parents_without_couple,
         "candidates.ion_swap.skipped_ion_in_host": sum(skipped_swaps.get(key, 0) for key in
-                                                       zip(parents["composition"], parents["working_ion"])),
+                                                       zip(parents["charged"], parents["discharged"], parents["working_ion"])),
         "candidates.substitution.compositions_over_max_sites": too_large,
         "candidates.substitution.compositions_without_oxidation_states": without_states,
     })
 
     generated = pd.DataFrame(
-        [(formula, new_ion, parent, rule, change, probability, states)
-         for parent, composition, ion in parents.itertuples(index=False)
-         for formula, new_ion, rule, change, probability, states in derived[(composition, ion)]],
-        columns=CANDIDATE_COLUMNS[1:])
+        [(*row[:6], parent, *row[6:]) for parent, charged, discharged, ion in
+         parents[["battery_id", "charged", "discharged", "working_ion"]].itertuples(index=False)
+         for row in derived[(charged, discharged, ion)]],
+        columns=[*CANDIDATE_COLUMNS[1:7], "parent_battery_id", *CANDIDATE_COLUMNS[8:], "failed_rule"])
     for rule in RULES:
         metrics[f"candidates.{rule}.generated"] = int((generated["rule"] == rule).sum())
 
@@ -234,20 +294,72 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams,
                          index=ordered.index, dtype=bool)
     novel = ordered[~is_known]
     repeated = novel.duplicated(["composition", "working_ion"], keep="first")
-    pool = novel[~repeated].drop(columns=["rule_rank", "improbability"])
+    novel = novel[~repeated]
     metrics.update({"candidates.duplicates_of_known": int(is_known.sum()),
                     "candidates.duplicates_of_each_other": int(repeated.sum()),
-                    "candidates.pool": len(pool)})
+                    "candidates.novel": len(novel)})
+    rejected = novel[novel["failed_rule"] != ""]
+    metrics.update({f"candidates.failed.{rule}": int((rejected["failed_rule"] == rule).sum()) for rule in CHEMISTRY_RULES})
+    pool = novel[novel["failed_rule"] == ""]
+    metrics["candidates.pool"] = len(pool)
 
     if len(pool) > params.max_candidates:
-        chosen = np.random.default_rng(params.seed).choice(len(pool), size=params.max_candidates, replace=False)
-        pool = pool.iloc[np.sort(chosen)]
+        pool = plausible_first(pool, params.max_candidates, params.seed)
     metrics["candidates.capped"] = metrics["candidates.pool"] - len(pool)
 
-    candidates = pool.sort_values(["parent_battery_id", "rule", "change"], kind="stable").reset_index(drop=True)
+    candidates = pool.drop(columns=["rule_rank", "improbability", "failed_rule"])
+    candidates = candidates.sort_values(["parent_battery_id", "rule", "change"], kind="stable").reset_index(drop=True)
     candidates.insert(0, "candidate_id", [f"cand-{number:06d}" for number in range(1, len(candidates) + 1)])
     candidates["probability"] = candidates["probability"].astype(float)
     metrics["candidates.kept"] = len(candidates)
     metrics.update({f"candidates.kept.{rule}": int((candidates["rule"] == rule).sum()) for rule in RULES})
     metrics.update({f"candidates.kept.ion_{ion}": int((candidates["working_ion"] == ion).sum()) for ion in WORKING_IONS})
-    return candidates, metrics
+    rejected = rejected.drop(columns=["rule_rank", "improbability"]).sort_values(
+        ["parent_battery_id", "rule", "change"], kind="stable").reset_index(drop=True)
+    return candidates[list(CANDIDATE_COLUMNS)], metrics, rejected[list(REJECTED_COLUMNS)]
+
+
+def candidate_row(charged: dict, discharged: dict, ion: str, rule: str, change: str, probability: float, states: str,
+                  couple: str, parent_balance: tuple[bool, bool], state: str) -> tuple:
+    """(composition, working ion, charged, discharged, inserted ions, couple, rule, change,
+    probability, states, failed rule): the formulas per formula unit of the reduced discharged
+    composition, the ions inserted per that unit."""
+    from pymatgen.core import Composition
+
+    discharged_composition = from_amounts(discharged)
+    reduced = Composition(integer_formula(discharged_composition)).reduced_composition
+    factor = discharged_composition.num_atoms / reduced.num_atoms
+    charged_composition = from_amounts(charged) / factor
+    charged_text = compact_formula(charged_composition) if len(charged_composition) else ""
+    inserted = (discharged.get(ion, 0.0) - charged.get(ion, 0.0)) / factor
+    composition = (reduced.reduced_formula if state == "discharged"
+                   else Composition(integer_formula(charged_composition)).reduced_formula)
+    failure = failed_rule(integer_formula(charged_composition), reduced.formula, couple, parent_balance)
+    return (composition, ion, charged_text, reduced.reduced_formula, round(inserted, 6), couple, rule, change,
+            probability, states, failure)
+
+
+def plausible_first(pool: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """The `size` most plausible candidates of `pool`: every ion swap (the parent's own framework),
+    then substitutions by probability (ties by parent and change); a seeded sample of the ion
+    swaps if they alone are more than `size`."""
+    swaps = pool[pool["rule"] == "ion_swap"]
+    if len(swaps) >= size:
+        return swaps.iloc[np.sort(np.random.default_rng(seed).choice(len(swaps), size=size, replace=False))]
+    substitutions = pool[pool["rule"] == "substitution"].sort_values(["improbability", "parent_battery_id", "change"],
+                                                                    kind="stable")
+    return pd.concat([swaps, substitutions.iloc[:size - len(swaps)]])
+
+
+def known_electrodes(electrodes_csv, pairs_csv) -> pd.DataFrame:
+    """The prepared table joined with each electrode's two formulas, as `generate_candidates` reads it."""
+    electrodes, pairs = pd.read_csv(electrodes_csv), pd.read_csv(pairs_csv)
+    joined = electrodes.merge(pairs, on="battery_id", how="left", validate="one_to_one")
+    if joined["charged_composition"].isna().any():
+        raise ParameterError(f"{pairs_csv} lacks the formulas of some prepared electrodes: run `dvc repro prepare`")
+    return joined
+
+
+def candidate_state(composition_column: str) -> str:
+    """prepare.composition_column ("Formula Discharge") -> the state a candidate's composition is in."""
+    return "charged" if composition_column == "Formula Charge" else "discharged"

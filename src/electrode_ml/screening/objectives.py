@@ -5,9 +5,10 @@ Gravimetric energy density (Wh/kg) = average voltage (V) x gravimetric capacity 
 1 mWh/cm3 = 1 Wh/L. The Battery Explorer's own "Gravimetric Energy" and "Volumetric Energy" columns
 are these products (tests/test_screening.py checks it on the data).
 
-Bounds: each factor's interval is taken at `factor_level(level)` = 1 - (1 - level) / 2, and the
-product's interval is their product by interval arithmetic (the least and greatest of the four
-corner products). Both factors lie in their intervals with probability at least 1 - 2 (1 - level)
+Bounds: each factor's interval is taken at `factor_level(level)` = 1 - (1 - level) / 2, clipped at
+the factor's physical limit (a capacity is never below 0, `physical_bounds`), and the product's
+interval is their product by interval arithmetic (the least and greatest of the four corner
+products). Both factors lie in their intervals with probability at least 1 - 2 (1 - level)
 / 2 = `level` (Bonferroni), so the product interval covers at least `level`, whatever the
 dependence between the two errors.
 """
@@ -38,6 +39,29 @@ OBJECTIVES = {objective.key: objective for objective in (
     Objective("grav_energy", "gravimetric energy density", "Grav. energy density (Wh/kg)", "Wh/kg", "grav_capacity"),
     Objective("vol_energy", "volumetric energy density", "Vol. energy density (Wh/L)", "Wh/L", "vol_capacity"),
 )}
+# The physical window a ranked candidate's predictions must lie in (`screen.voltage_window`): an
+# average voltage against the metal that an electrolyte can hold (no common one survives beyond
+# about 5 V; below 0.5 V the metal plates) and capacities that are not negative. The data hold
+# voltages from -7.75 to 54.6 V, so the models can predict such values.
+VOLTAGE_WINDOW = (0.5, 5.0)
+
+
+def physical_bounds(target: str, bounds: np.ndarray) -> np.ndarray:
+    """An (n, 2) array of interval bounds of `target`, clipped at its physical limit: a capacity's at 0."""
+    from electrode_ml.data.targets import TARGET_REGISTRY
+
+    return np.maximum(bounds, 0.0) if TARGET_REGISTRY[target].positive else bounds
+
+
+def in_window(voltage, capacities, window: tuple[float, float]) -> np.ndarray:
+    """Whether each predicted voltage lies in `window` and every predicted capacity is not negative."""
+    voltage = np.asarray(voltage, dtype=float)
+    inside = (voltage >= window[0]) & (voltage <= window[1])
+    for capacity in capacities:
+        inside &= np.asarray(capacity, dtype=float) >= 0
+    return inside
+
+
 # What a ranking reads of an objective: its point value, or the lower bound of its interval (a
 # candidate that is good even at the pessimistic end of what the models allow).
 RANK_ON = ("point", "lower")

@@ -34,6 +34,7 @@ from electrode_ml.errors import ElectrodeMLError, MissingInputError
 from electrode_ml.evaluation.conformal import nearest_neighbours, prediction_bounds
 from electrode_ml.features.representations import REPRESENTATIONS, FeaturizationError, elements_with_data
 from electrode_ml.models.registry import DISPLAY_NAMES, MODELS
+from electrode_ml.screening.objectives import physical_bounds
 
 
 class PredictionError(ElectrodeMLError):
@@ -122,6 +123,8 @@ def candidate_problems(candidates: pd.DataFrame, known_elements: dict[str, froze
         elif ion not in {str(element) for element in composition}:
             refuse("composition", formula, "ion_not_in_formula",
                    f"{formula!r} holds no {ion}: give the discharged formula, which contains the working ion")
+        elif {str(element) for element in composition} == {ion}:
+            refuse("composition", formula, "no_host", f"{formula!r} is the working ion {ion} alone: no host to insert it into")
         if known_elements and (lacking := elements_lacking_data(composition, known_elements)) is not None:
             refuse("composition", formula, "element_without_data", f"composition {formula!r}: {lacking}")
     return pd.DataFrame(problems, columns=list(REJECTED_CANDIDATE_COLUMNS))
@@ -280,14 +283,15 @@ class Predictions:
     _nearest: dict = field(default_factory=dict, repr=False)
 
     def bounds(self, trained: TrainedModels, level: float) -> dict[tuple[str, str], np.ndarray]:
-        """(model, target) -> the lower and upper bounds (n x 2) of its normalized interval at `level`."""
+        """(model, target) -> the lower and upper bounds (n x 2) of its normalized interval at `level`,
+        clipped at the target's physical limit (a capacity's at 0: `objectives.physical_bounds`)."""
         bounds = {}
         for name, target in trained.models:
             if (name, target) in trained.calibrations:
                 calibration = trained.calibrations[name, target]
-                bounds[name, target] = prediction_bounds(calibration, trained.domain, self.distances,
-                                                         self.values[prediction_column(name, target)].to_numpy(), level,
-                                                         self.nearest(calibration["neighbours"]))
+                bounds[name, target] = physical_bounds(target, prediction_bounds(
+                    calibration, trained.domain, self.distances, self.values[prediction_column(name, target)].to_numpy(),
+                    level, self.nearest(calibration["neighbours"])))
         return bounds
 
     def nearest(self, neighbours: int) -> np.ndarray:

@@ -27,12 +27,22 @@ import pandas as pd
 
 from electrode_ml import paths
 from electrode_ml.compute import ComputeParams, map_in_workers
-from electrode_ml.data.targets import TARGET_KEYS
+from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.features.magpie_table import FastMagpieFeatures
 from electrode_ml.features.representations import REPRESENTATIONS
 from electrode_ml.models.registry import MODELS, model_entry
 from electrode_ml.params import ParameterError, parameters
-from electrode_ml.screening.objectives import OBJECTIVES, RANK_ON, factor_level, objective_entry, product_bounds
+from electrode_ml.data.electrodes import FormulaError, parse_composition
+from electrode_ml.screening.chemistry import CHARGED_COLUMN, USER_RULES, user_electrode
+from electrode_ml.screening.objectives import (
+    OBJECTIVES,
+    RANK_ON,
+    VOLTAGE_WINDOW,
+    factor_level,
+    in_window,
+    objective_entry,
+    product_bounds,
+)
 from electrode_ml.screening.prediction import (
     REJECTED_CANDIDATE_COLUMNS,
     PredictionError,
@@ -61,6 +71,7 @@ class ScreenParams:
     rank_on: str = "lower"  # point | lower: the predicted value, or its interval's lower bound
     partition_rows: int = 5000  # candidates per Parquet partition, one task each
     top_per_ion: int = 10  # the report's table of the best candidates of each working ion
+    voltage_window: list[float] = field(default_factory=lambda: list(VOLTAGE_WINDOW))  # V: ranked only inside
 
     def __post_init__(self):
         for name in self.models:
@@ -72,6 +83,11 @@ class ScreenParams:
         objective_entry(self.objective)
         if self.rank_on not in RANK_ON:
             raise ParameterError(f"screen.rank_on must be one of {', '.join(RANK_ON)}, got {self.rank_on!r}")
+        window = self.voltage_window
+        if (not isinstance(window, (list, tuple)) or len(window) != 2
+                or not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in window)
+                or not window[0] < window[1]):
+            raise ParameterError(f"screen.voltage_window = {window!r} should be [low, high] in V with low < high")
         if self.partition_rows < 1 or self.top_per_ion < 1:
             raise ParameterError(f"screen.partition_rows and screen.top_per_ion must be at least 1, "
                                  f"got {self.partition_rows} and {self.top_per_ion}")
@@ -96,6 +112,8 @@ class ScreenJob:
     nan_counts: str
     models: tuple[str, ...]
     level: float
+    voltage_window: tuple[float, float] = VOLTAGE_WINDOW  # ScreenParams.voltage_window
+    check_chemistry: bool = False  # a user's own list: `chemistry.USER_RULES` (the candidates stage's passed its own)
 
     def check_inputs(self, params: ScreenParams) -> None:
         """Refuse, before any work, a screen whose ranking cannot be computed: a rank model not
@@ -118,17 +136,26 @@ def trained_models(job: ScreenJob) -> TrainedModels:
                               tuple(TARGET_KEYS), note=lambda message: None)
 
 
-def screen_frame(candidates: pd.DataFrame, trained: TrainedModels, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def screen_frame(candidates: pd.DataFrame, trained: TrainedModels, level: float,
+                 voltage_window: tuple[float, float] = VOLTAGE_WINDOW,
+                 check_chemistry: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The screened candidates and those set aside (`REJECTED_CANDIDATE_COLUMNS`). `candidates`
-    holds `row` (its row in the input) and the candidate columns; every other column is kept."""
+    holds `row` (its row in the input) and the candidate columns; every other column is kept.
+    Capacity bounds are clipped at 0 (`Predictions.bounds`); `<model>_in_window` says whether the model's voltage lies in
+    `voltage_window` and its capacities are not negative (a ranking reads only those inside)."""
     candidates = normalized(candidates).reset_index(drop=True)
     problems = candidate_problems(candidates, trained.known_elements(), candidates["row"])
     usable = candidates[~candidates["row"].isin(problems["row"])].reset_index(drop=True)
+    if check_chemistry:
+        usable, broken = electrode_rules(usable)
+        problems = pd.concat([problems, broken], ignore_index=True)
+    if usable.empty:  # every row set aside: nothing to predict (a model refuses zero rows)
+        return usable, problems.sort_values("row", kind="stable").reset_index(drop=True)
     predictions, undefined = predict_checked(usable, trained, SCREEN_FEATURIZERS, usable["row"])
     screened = usable.iloc[predictions.values.index].reset_index(drop=True)
     values = predictions.values.reset_index(drop=True)
     columns = {}
-    bounds = predictions.bounds(trained, level)
+    bounds = predictions.bounds(trained, level)  # capacities' clipped at 0
     for name, target in trained.models:
         column = prediction_column(name, target)
         columns[column] = values[column].to_numpy()
@@ -146,11 +173,68 @@ def screen_frame(candidates: pd.DataFrame, trained: TrainedModels, level: float)
                 columns[f"{column}_lower"], columns[f"{column}_upper"] = product_bounds(
                     factor_bounds[voltage][:, 0], factor_bounds[voltage][:, 1],
                     factor_bounds[capacity][:, 0], factor_bounds[capacity][:, 1])
+        if (name, "voltage") in trained.models:
+            capacities = [columns[prediction_column(name, target)] for model, target in trained.models
+                          if model == name and TARGET_REGISTRY[target].positive]
+            columns[f"{name}_in_window"] = in_window(columns[prediction_column(name, "voltage")], capacities, voltage_window)
     screened = pd.concat([screened, pd.DataFrame(columns)], axis=1)
     if predictions.assessed is not None:
         screened = pd.concat([screened, predictions.assessed.reset_index(drop=True)], axis=1)
     rejected = pd.concat([problems, undefined], ignore_index=True).sort_values("row", kind="stable")
     return screened, rejected.reset_index(drop=True)
+
+
+def electrode_rules(candidates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A user's candidates that pass `chemistry.USER_RULES`, with their redox couple and what its
+    test read (`redox_checked_on`), and those set aside, named by rule (`REJECTED_CANDIDATE_COLUMNS`)."""
+    charged_given = CHARGED_COLUMN in candidates.columns
+    problems, couples, read = [], [], []
+    for row, formula, ion, charged_text in zip(candidates["row"], candidates["composition"], candidates["working_ion"],
+                                               candidates[CHARGED_COLUMN] if charged_given else [""] * len(candidates)):
+        charged_text = str(charged_text).strip()
+        charged = None
+        if charged_text:
+            try:
+                charged = parse_composition(charged_text)
+            except FormulaError as error:
+                problems.append((int(row), CHARGED_COLUMN, charged_text, "bad_formula", f"charged formula {charged_text!r}: {error}"))
+                couples.append(""), read.append("")
+                continue
+        rule, couple, detail = user_electrode(parse_composition(formula), ion, charged)
+        if rule:
+            problems.append((int(row), CHARGED_COLUMN if rule == "charged_balance" else "composition",
+                             f"{formula} / {charged_text}" if charged_text else formula, rule, f"{USER_RULES[rule]} ({detail})"))
+        couples.append(couple), read.append(detail)
+    rejected = pd.DataFrame(problems, columns=list(REJECTED_CANDIDATE_COLUMNS))
+    checked = candidates.assign(redox_couple=couples, redox_checked_on=read)
+    return checked[~checked["row"].isin(rejected["row"])].reset_index(drop=True), rejected
+
+
+def screened_row_by_row_on_failure(candidates: pd.DataFrame, job: ScreenJob) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`screen_frame` on the partition; if a row breaks it (a featurizer or model raising inside),
+    each row alone, so that only the rows that break are set aside (reason `screen_error`)."""
+    def one(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return screen_frame(frame, trained_models(job), job.level, tuple(job.voltage_window), job.check_chemistry)
+
+    try:
+        return one(candidates)
+    except Exception:  # noqa: BLE001 - whatever a library raises on one row must not stop the screen
+        pass
+    screened, rejected = [], []
+    for position in range(len(candidates)):
+        row = candidates.iloc[[position]]
+        try:
+            good, bad = one(row)
+        except Exception as error:  # noqa: BLE001
+            bad = pd.DataFrame([(int(row["row"].iloc[0]), "composition", str(row["composition"].iloc[0]), "screen_error",
+                                 f"screening this row raised {type(error).__name__}: {error}")],
+                               columns=list(REJECTED_CANDIDATE_COLUMNS))
+            good = None
+        if good is not None and len(good):
+            screened.append(good)
+        rejected.append(bad)
+    screened = pd.concat(screened, ignore_index=True) if screened else candidates.iloc[:0]
+    return screened, pd.concat(rejected, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def peak_memory_mb() -> float:
@@ -164,7 +248,7 @@ def screen_partition(partition: tuple[str, str, str], job: ScreenJob) -> dict:
     source, screened_path, rejected_path = partition
     start = time.perf_counter()
     candidates = pd.read_parquet(source)
-    screened, rejected = screen_frame(candidates, trained_models(job), job.level)
+    screened, rejected = screened_row_by_row_on_failure(candidates, job)
     screened.to_parquet(screened_path, index=False)
     rejected.to_parquet(rejected_path, index=False)
     return {"rows": len(candidates), "screened": len(screened), "rejected": len(rejected),
@@ -196,7 +280,9 @@ def candidate_partitions(path: Path, rows: int) -> Iterator[pd.DataFrame]:
 def _csv_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     check_header(read_header_of(path), path)
     try:
-        yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows)
+        # The python engine keeps a NUL byte inside a cell (the C engine ends the cell there, and
+        # another formula would be screened under the row's number); the checks then refuse it.
+        yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows, engine="python")
     except pd.errors.EmptyDataError:
         raise PredictionError(f"{path}: empty file; expected a header `composition,working_ion` and one row per candidate") from None
     except (UnicodeDecodeError, pd.errors.ParserError) as error:
@@ -235,18 +321,25 @@ def replaced_outputs(out_dir: Path):
 
 
 def rank(screened_dir: Path, params: ScreenParams) -> pd.DataFrame:
-    """Every screened candidate by `params.rank_column()`, best first (ties by row; undefined last):
-    rank, row, composition, working_ion, the objective of the rank model, novelty and in_domain."""
+    """Every screened candidate inside the physical window (`<rank model>_in_window`) by
+    `params.rank_column()`, best first (ties by row; undefined last): rank, row, composition,
+    working_ion, the objective of the rank model, novelty and in_domain. Those outside stay in the
+    screened partitions, flagged, and are not ranked."""
     import pyarrow.dataset as ds
 
     objective = objective_column(params.rank_model, params.objective)
+    window = f"{params.rank_model}_in_window"
     dataset = ds.dataset(screened_dir, format="parquet")
     wanted = ["row", "composition", "working_ion", objective, f"{objective}_lower", f"{objective}_upper",
-              "novelty", "in_domain"]
+              "novelty", "in_domain", window]
     table = dataset.to_table(columns=[column for column in wanted if column in dataset.schema.names]).to_pandas()
     key = params.rank_column()
+    if table.empty:  # every candidate set aside
+        return pd.DataFrame(columns=["rank", *[column for column in wanted if column != window]])
     if key not in table:
         raise PredictionError(f"no {key} to rank by: the rank model {params.rank_model} lacks a target or its intervals")
+    if window in table:
+        table = table[table.pop(window).astype(bool)]
     table = table.sort_values([key, "row"], ascending=[False, True], na_position="last", kind="stable")
     return table.assign(rank=np.arange(1, len(table) + 1))[["rank", *table.columns]].reset_index(drop=True)
 
@@ -282,8 +375,10 @@ def screen(source: Path, out_dir: Path, job: ScreenJob, params: ScreenParams, co
         ranking.to_parquet(work / RANKING, index=False)
         shutil.rmtree(inputs)
     rows = sum(record["rows"] for record in records)
-    summary = {"rows": rows, "screened": len(ranking), "rejected": len(rejected), "partitions": len(records),
-               "seconds": time.perf_counter() - start, "records": records}
+    screened = sum(record["screened"] for record in records)
+    summary = {"rows": rows, "screened": screened, "ranked": len(ranking), "outside_window": screened - len(ranking),
+               "rejected": len(rejected), "partitions": len(records), "seconds": time.perf_counter() - start,
+               "records": records}
     if summary["screened"] + summary["rejected"] != rows:
         raise RuntimeError(f"screen lost candidates: {rows} in, {summary['screened']} screened, {summary['rejected']} rejected")
     return summary
@@ -293,7 +388,8 @@ def screening_metrics(summary: dict, ranking: pd.DataFrame, params: ScreenParams
     """The stage's flat metrics: counts, the in-domain share, and the best and median of the ranking key."""
     key = params.rank_column()
     metrics = {"screen.candidates": summary["rows"], "screen.screened": summary["screened"],
-               "screen.rejected": summary["rejected"]}
+               "screen.rejected": summary["rejected"], "screen.ranked": summary["ranked"],
+               "screen.outside_window": summary["outside_window"]}
     if "in_domain" in ranking:
         metrics["screen.in_domain"] = round(float(ranking["in_domain"].mean()), 6) if len(ranking) else 0.0
     values = ranking[key].dropna()

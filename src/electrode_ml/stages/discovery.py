@@ -30,9 +30,9 @@ from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import make_model
-from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters
+from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters, read_params
 from electrode_ml.provenance import timing_record
-from electrode_ml.screening.generation import CandidateParams, generate_candidates
+from electrode_ml.screening.generation import CandidateParams, candidate_state, generate_candidates, known_electrodes
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.retrospective import DiscoveryParams, discovery_scores, recreated
 from electrode_ml.screening.screener import RANKING, ScreenJob, ScreenParams, screen
@@ -73,7 +73,7 @@ def visible_models(params_path: Path, screen_params: ScreenParams, trust: TrustP
 
 
 def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_dir: Path, cv_dir: Path,
-        domain_path: Path, nan_counts: Path, out_dir: Path) -> dict:
+        domain_path: Path, nan_counts: Path, out_dir: Path, pairs_csv: Path = paths.PAIRS) -> dict:
     start = time.perf_counter()
     params = load_section("discovery", DiscoveryParams, params_path)
     screen_params = load_section("screen", ScreenParams, params_path)
@@ -83,8 +83,10 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
     hidden = electrodes[electrodes["working_ion"] == params.hidden_ion]
     visible = electrodes[electrodes["working_ion"] != params.hidden_ion]
     # The hidden ion is still an ion to swap to: that a working ion exists is no knowledge of its electrodes.
-    candidates, generated = generate_candidates(visible, load_section("candidates", CandidateParams, params_path),
-                                                ions=tuple(electrodes["working_ion"].unique()))
+    candidates, generated, _ = generate_candidates(
+        known_electrodes(electrodes_csv, pairs_csv).set_index("battery_id").loc[visible["battery_id"]].reset_index(),
+        load_section("candidates", CandidateParams, params_path), ions=tuple(electrodes["working_ion"].unique()),
+        state=candidate_state((read_params(params_path).get("prepare") or {}).get("composition_column", "")))
     objective = OBJECTIVES[screen_params.objective]
     known_objective = electrodes[TARGET_KEYS[objective.voltage]] * electrodes[TARGET_KEYS[objective.capacity]]
     threshold = float(np.quantile(known_objective.loc[visible.index], params.hit_quantile))
@@ -95,7 +97,7 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
                        inputs_dir, electrodes_csv, cv_dir, scratch)
         write_table(candidates, scratch / "candidates.parquet")
         job = ScreenJob(str(scratch / "models"), str(scratch / "trust"), str(nan_counts), (screen_params.rank_model,),
-                        trust.level)
+                        trust.level, tuple(screen_params.voltage_window))
         screened = screen(scratch / "candidates.parquet", scratch / "screen", job, screen_params,
                           compute_params(params_path))
         ranking = pd.read_parquet(scratch / "screen" / RANKING)
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
     parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
+    parser.add_argument("--pairs", type=Path, default=paths.PAIRS, help="their two formulas (default: %(default)s)")
     parser.add_argument("--magpie", type=Path, default=paths.feature_table("magpie"),
                         help="Magpie features, the space of the novelty (default: %(default)s)")
     parser.add_argument("--inputs", type=Path, default=paths.MODEL_INPUTS, help="the models' input folders (default: %(default)s)")
@@ -135,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="which features were ever undefined in training (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=paths.DISCOVERY, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    metrics = run(args.params, args.electrodes, args.magpie, args.inputs, args.cv, args.domain, args.nan_counts, args.out)
+    metrics = run(args.params, args.electrodes, args.magpie, args.inputs, args.cv, args.domain, args.nan_counts, args.out,
+                  args.pairs)
     ion = next(key.split(".")[1] for key in metrics)
     prefix = f"discovery.{ion}"
     print(f"discovery: {metrics[f'{prefix}.recreated']} of {metrics[f'{prefix}.hidden']} hidden {ion} electrodes "

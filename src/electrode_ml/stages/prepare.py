@@ -1,7 +1,8 @@
 """Stage `prepare`: validate the raw CSV and write the table every later stage reads.
 
-Outputs: results/prepared/electrodes.csv, rejected.csv (rows set aside, with reason) and
-summary.json (a DVC metric).
+Outputs: results/prepared/electrodes.csv, pairs.csv (each electrode's charged and discharged
+formulas, per formula unit of its reduced discharged composition), rejected.csv (rows set aside,
+with reason) and summary.json (a DVC metric).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def run(params: PrepareParams, out_dir: Path, representations: list[str]) -> dic
     )
     write_table(prepared.electrodes, out_dir / paths.ELECTRODES.name)
     write_table(prepared.rejected, out_dir / paths.REJECTED.name)
+    write_table(prepared.pairs, out_dir / paths.PAIRS.name)
     write_json(prepared.summary, out_dir / paths.PREPARE_SUMMARY.name)
     return prepared.summary
 

@@ -29,7 +29,7 @@ from electrode_ml.params import (
     read_params,
 )
 from electrode_ml.evaluation.conformal import TrustParams
-from electrode_ml.reporting import figures, screening_page, tables, trust_page
+from electrode_ml.reporting import crabnet_cpu_front, figures, screening_page, tables, trust_page
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.retrospective import DiscoveryParams
 from electrode_ml.screening.screener import RANKING, ScreenParams, objective_column
@@ -173,6 +173,7 @@ class Paths:
     candidates: Path = paths_module.CANDIDATES
     screen: Path = paths_module.SCREEN
     discovery: Path = paths_module.DISCOVERY
+    crabnet_front: Path = paths_module.CRABNET_FRONT
 
     def in_paper(self, declared: Path) -> Path:
         """Where a file that `paths` declares under paper/ lies under this report's `paper`."""
@@ -217,7 +218,8 @@ def run(params_path: Path, paths: Paths) -> dict:
     # the report depend on the whole CV machinery.
     repeated_models = (read_params(params_path).get("repeated_cv") or {}).get("models") or []
     models, targets, schemes = pipeline_matrix(params_path)
-    profile, _ = active_profile(params_path)
+    profile, profile_block = active_profile(params_path)
+    profile_crabnet = {**(profile_block.get("crabnet") or {})}
     titles = {"models": DISPLAY_NAMES, "targets": tables.TARGET_TITLES, "schemes": tables.SCHEME_TITLES}
     electrodes = pd.read_csv(paths.electrodes)
     prepare_summary = json.loads(paths.prepare_summary.read_text())
@@ -279,6 +281,8 @@ def run(params_path: Path, paths: Paths) -> dict:
     write_markdown(paths.in_paper(paths_module.REPRODUCTION),
                    reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
                                          len(electrodes))
+                   + "\n".join(crabnet_cpu_front.reproduction_section(
+                       crabnet_cpu_front.read_records(paths.crabnet_front), profile_crabnet, profile)) + "\n"
                    + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),

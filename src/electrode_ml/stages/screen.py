@@ -2,7 +2,7 @@
 energy density, with intervals, novelty and the in-domain flag.
 
     electrode-ml screen                                    # the stage: results/candidates -> results/screen
-    electrode-ml screen --candidates mine.csv --out screened/   # columns composition, working_ion (+ any)
+    electrode-ml screen --candidates mine.csv --out screened/   # composition, working_ion (+ charged_composition, any)
     electrode-ml screen --candidates mine.parquet --out screened/ --scheduler tcp://host:8786
 
 The candidates are split into Parquet partitions of `screen.partition_rows`, each screened by a
@@ -10,10 +10,14 @@ Dask worker (a local cluster of one-thread processes, one per core, or the clust
 `--scheduler` / `compute.scheduler`). Outputs in the output folder: screened/part-*.parquet (every
 candidate screened: each model's prediction of each target with its interval, the energy
 densities with their bounds, novelty, unseen elements, in_domain), ranking.parquet (every
-screened candidate by `screen.rank_model`'s `screen.objective`, on its point value or lower
-bound), rejected.csv (row, column, value, reason, detail: rows in = screened + rejected),
+screened candidate inside `screen.voltage_window` (with capacities not negative) by
+`screen.rank_model`'s `screen.objective`, on its point value or lower bound; those outside are
+flagged `<model>_in_window` false in screened/ and not ranked), rejected.csv (row, column, value, reason, detail: rows in = screened + rejected),
 metrics.json and timings.json. Bad rows are set aside, never fatal; an empty, unreadable or
-wrongly headed file is.
+wrongly headed file is. A list of your own must pass the electrode rules (`screening.chemistry.
+USER_RULES`: charge balance, a redox couple, and with `charged_composition` given the same
+framework in both states); a row failing one goes to rejected.csv under the rule's name, and a
+row that breaks a featurizer or a model is set aside alone (`screen_error`).
 """
 from __future__ import annotations
 
@@ -43,8 +47,9 @@ from electrode_ml.screening.screener import (
 
 def run(source: Path, out_dir: Path, params: ScreenParams, level: float, compute: ComputeParams,
         models_dir: Path = paths.TRAINED_MODELS, trust_dir: Path = paths.TRUST,
-        nan_counts: Path = paths.FEATURE_NAN_COUNTS, in_process: bool = False) -> dict:
-    job = ScreenJob(str(models_dir), str(trust_dir), str(nan_counts), models_for(params), level)
+        nan_counts: Path = paths.FEATURE_NAN_COUNTS, in_process: bool = False, check_chemistry: bool = False) -> dict:
+    job = ScreenJob(str(models_dir), str(trust_dir), str(nan_counts), models_for(params), level,
+                    tuple(params.voltage_window), check_chemistry)
     summary = screen(source, out_dir, job, params, compute, in_process=in_process,
                      progress=lambda tasks, total: tqdm(tasks, desc="screen", unit="partition", total=total))
     metrics = screening_metrics(summary, pd.read_parquet(out_dir / RANKING), params)
@@ -88,9 +93,13 @@ def main(argv: list[str] | None = None) -> None:
     compute = compute_params(args.params)
     compute = ComputeParams(workers=compute.workers if args.workers is None else args.workers,
                             scheduler=args.scheduler or compute.scheduler)
+    # A list of your own is checked by the electrode rules here; the candidates stage's passed them there,
+    # judged against each candidate's parent.
+    own_list = args.candidates.resolve() != paths.CANDIDATE_TABLE.resolve()
     metrics = run(args.candidates, args.out, params, level, compute, args.models, args.trust, args.nan_counts,
-                  args.in_process)
+                  args.in_process, own_list)
     key = params.rank_column()
     best = f"; best {key} {metrics[f'screen.{key}.best']:.4g}" if f"screen.{key}.best" in metrics else ""
-    print(f"screen: {metrics['screen.candidates']} candidates, {metrics['screen.screened']} screened, "
+    print(f"screen: {metrics['screen.candidates']} candidates, {metrics['screen.screened']} screened "
+          f"({metrics['screen.outside_window']} outside the voltage window, not ranked), "
           f"{metrics['screen.rejected']} set aside ({args.out / 'rejected.csv'}){best} -> {args.out}")

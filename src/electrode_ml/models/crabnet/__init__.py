@@ -94,8 +94,9 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
     `epochs=None` and `batch_size=None` mean crabnet's own defaults (300 epochs; batch size from
     the data size). crabnet rounds epochs up to a multiple of 2 x `epochs_step` (default 10, so
     20), starts weight averaging after 2 x `epochs_step` epochs, and holds out `val_size` of the
-    training rows to choose the averaged weights. crabnet 2.0.8 does not hand `out_hidden` to its
-    network, whose head is always (1024, 512, 256, 128); both trainers build that network.
+    training rows to choose the averaged weights. `out_hidden` is the residual head's widths:
+    crabnet 2.0.8's `CrabNet.fit` ignores its own `out_hidden` (its head is always 1024-512-256-128),
+    so both trainers hand it a `SubCrab` built with these widths (`batched.build_network`).
 
     `trainer` picks the training loop: "crabnet" is `CrabNet.fit` itself, one model at a time;
     "batched" is `electrode_ml.models.crabnet.batched`, the same network, optimizer chain, schedule,
@@ -132,6 +133,8 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
             return self
         from crabnet.crabnet_ import CrabNet
 
+        from electrode_ml.models.crabnet.batched import build_network
+
         self.device_ = resolve_device(self.device)
         train = pd.DataFrame({"formula": X["composition"].to_numpy(), "target": np.asarray(y, dtype=float)})
         with scratch_directory(), torch2_compatible_swa(), quiet_crabnet():
@@ -142,6 +145,9 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
                 val_size=self.val_size, compute_device=self.device_, random_state=self.random_state, verbose=False,
                 losscurve=False, learningcurve=False, save=False,
             )
+            # Built right after the constructor's seeding, as `CrabNet.fit` would build it: the same
+            # initial weights as crabnet's own network where the head is crabnet's.
+            self.model_.model = build_network(self._settings(), device=self.device_)
             self.model_.fit(train)
         self.epochs_run_ = self.model_.epoch + 1
         return self
@@ -183,7 +189,7 @@ class CrabNetRegressor(RegressorMixin, BaseEstimator):
 
         return CrabNetSettings(epochs=self.epochs, epochs_step=self.epochs_step, batch_size=self.batch_size,
                                d_model=self.d_model, N=self.N, heads=self.heads, dim_feedforward=self.dim_feedforward,
-                               val_size=self.val_size, matmul_precision=self.matmul_precision)
+                               out_hidden=tuple(int(width) for width in self.out_hidden), val_size=self.val_size, matmul_precision=self.matmul_precision)
 
     def _training_groups(self, sizes: list[int]) -> list[list[int]]:
         """Which training sets train together: one batch size, and batches per epoch within

@@ -58,9 +58,10 @@ PREDICT_CHUNK = 4096  # rows per forward pass when predicting (memory only; resu
 class CrabNetSettings:
     """The CrabNet hyperparameters the trainer reads; the rest are crabnet's defaults.
 
-    `out_hidden` is not here: crabnet 2.0.8's `CrabNet.fit` does not pass it to the network, which
-    therefore always has the default head (1024, 512, 256, 128); the trainer builds the same one.
-    `lr` is not here either: `CyclicLR` overwrites the optimizer's learning rate before the first step.
+    `out_hidden` is the residual head's widths. crabnet 2.0.8's `CrabNet.fit` never hands its own
+    `out_hidden` to the `SubCrab` it builds (the head is always 1024-512-256-128 there), so both
+    trainers build the `SubCrab` themselves, with these widths (`build_network`).
+    `lr` is not here: `CyclicLR` overwrites the optimizer's learning rate before the first step.
     """
 
     epochs: int | None = None
@@ -70,6 +71,7 @@ class CrabNetSettings:
     N: int = 3
     heads: int = 4
     dim_feedforward: int = 2048
+    out_hidden: tuple[int, ...] = tuple(CRABNET_DEFAULTS["out_hidden"])
     val_size: float = 0.2
     # torch.set_float32_matmul_precision while training: "highest" is float32 as crabnet's loop
     # runs; "high" lets CUDA matrix units use TF32 (about 8x the float32 rate on an H100/H200).
@@ -108,15 +110,16 @@ class _BatchableEncoder(kingcrab.Encoder):
         return x.masked_fill(hmask == 0, 0)
 
 
-def build_network(settings: CrabNetSettings, batchable: bool = False) -> kingcrab.SubCrab:
-    """The network `CrabNet.fit` builds (same arguments, so the same weights for the same torch seed), on the CPU."""
+def build_network(settings: CrabNetSettings, batchable: bool = False, device="cpu") -> kingcrab.SubCrab:
+    """The network `CrabNet.fit` builds (the same arguments, so the same weights for the same torch
+    seed), with `settings.out_hidden` as its head, on `device`."""
     network = kingcrab.SubCrab(
-        compute_device=torch.device("cpu"), out_dims=CRABNET_DEFAULTS["out_dims"], d_model=settings.d_model,
+        compute_device=torch.device(device), out_hidden=list(settings.out_hidden), out_dims=CRABNET_DEFAULTS["out_dims"], d_model=settings.d_model,
         d_extend=0, N=settings.N, heads=settings.heads, pe_resolution=CRABNET_DEFAULTS["pe_resolution"],
         ple_resolution=CRABNET_DEFAULTS["ple_resolution"], emb_scaler=CRABNET_DEFAULTS["emb_scaler"],
         pos_scaler=CRABNET_DEFAULTS["pos_scaler"], pos_scaler_log=CRABNET_DEFAULTS["pos_scaler_log"],
         dim_feedforward=settings.dim_feedforward, dropout=CRABNET_DEFAULTS["dropout"],
-    )
+    ).to(device)
     if batchable:
         network.encoder.__class__ = _BatchableEncoder
         for encoder in (network.encoder.prevalence_encoder, network.encoder.prevalence_log_encoder):

@@ -1,0 +1,198 @@
+"""What makes a composition pair an electrode a battery chemist would accept: both states
+charge-balanced, and an element whose oxidation state changes between them (the redox couple).
+
+- Balance: SMACT's `smact_validity` (Davies et al., Chem 2016; the standard first pass of
+  composition-space screening): some assignment of the elements' ICSD oxidation states
+  (`OXIDATION_STATES_SET`) sums to zero with the cations less electronegative than the anions
+  (Pauling); intermetallic compositions pass as alloys. It passes 87.8% of the data's discharged
+  formulas, 87.1% of the charged ones, 79.4% of the electrodes in both states (Cs 61%, Na 70%,
+  Li 78%, Y 96%): a rule that demanded it outright would throw away one real electrode in five.
+  So a candidate is judged against its parent: it must not break a balance its parent had.
+- Redox couple: pymatgen's most likely oxidation states of each state (the working ion at its
+  formal charge); every host element whose mean state differs between them carries the charge
+  (`Fe2+/Fe3+`). A host with no balanced guess in its discharged state whose charged state is
+  metallic (every element at state 0: Cu, Sn, Cu2Sb) takes the ion as an alloy (`alloy`).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import warnings
+
+# The formal charge each working ion carries into the host, in elementary charges.
+ION_CHARGES = {"Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Mg": 2, "Ca": 2, "Zn": 2, "Al": 3, "Y": 3}
+
+# pymatgen's oxidation-state guess enumerates every combination of states over an element's sites,
+# which grows steeply with the sites of the reduced formula: on the 3,173 compositions of the data,
+# those of at most 48 sites take 15 s together (1.4 s the slowest), one of the 120 larger ones (4%)
+# can take as long (Zn(W18O49)2, 135 sites: 20 s; Na17(Mo15S19)4, 153 sites: over a minute).
+# Larger compositions give no substitutions.
+OXIDATION_GUESS_MAX_SITES = 48
+OXIDATION_STATES_SET = "icsd16"  # SMACT's ICSD (2016) set; its newer icsd24 filter needs pandas >= 2.2
+ALLOY = "alloy"
+# The rules a candidate electrode must pass, in the order they are checked; a candidate failing
+# one is set aside under that rule's name (results/candidates/rejected.parquet, rejected.csv).
+RULES = {
+    "charged_balance": "its charged state is not charge-balanced (SMACT) where its parent's was",
+    "discharged_balance": "its discharged state is not charge-balanced (SMACT) where its parent's was",
+    "redox_couple": "no element changes its oxidation state between the charged and discharged states",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _element(symbol: str):
+    import smact
+
+    return smact.Element(symbol)
+
+
+def _element_dictionary(symbols) -> dict:
+    return {symbol: _element(symbol) for symbol in symbols}
+
+
+@contextlib.contextmanager
+def _elements_built_once():
+    """`smact_validity` builds every element's `smact.Element` (its data tables read again) on each
+    call, 1.3 ms of its 1.4: hand it the ones already built, for the duration of the call."""
+    import smact.screening
+
+    original = smact.screening.element_dictionary
+    smact.screening.element_dictionary = _element_dictionary
+    try:
+        yield
+    finally:
+        smact.screening.element_dictionary = original
+
+
+@functools.lru_cache(maxsize=None)
+def balanced(formula: str) -> bool:
+    """SMACT's charge-neutrality and Pauling electronegativity test over ICSD oxidation states."""
+    from smact.screening import smact_validity
+
+    with warnings.catch_warnings(), _elements_built_once():
+        warnings.simplefilter("ignore")
+        return bool(smact_validity(formula, use_pauling_test=True, include_alloys=True,
+                                   oxidation_states_set=OXIDATION_STATES_SET))
+
+
+def species_label(element: str, state: float) -> str:
+    """Fe2+, Mn3.5+, O2-, Sb0: a mean oxidation state to three decimals."""
+    state = round(state, 3)
+    if state == 0:
+        return f"{element}0"
+    magnitude = f"{abs(state):g}"
+    return f"{element}{'' if magnitude == '1' else magnitude}{'+' if state > 0 else '-'}"
+
+
+def redox_couple(charged_states: dict[str, float], discharged_states: dict[str, float], ion: str) -> str:
+    """The couples of the host elements whose mean state differs between the two states
+    (`Fe2+/Fe3+`, several joined by `, `), `alloy` for a metallic host that takes the ion as an
+    alloy, or "" (none found: no element changes, or a state has no guess)."""
+    if not discharged_states:
+        metallic = charged_states and all(state == 0 for element, state in charged_states.items() if element != ion)
+        return ALLOY if metallic else ""
+    if not charged_states:
+        return ""
+    couples = []
+    for element in sorted(set(charged_states) & set(discharged_states) - {ion}):
+        low, high = sorted((discharged_states[element], charged_states[element]))
+        if not math.isclose(low, high, abs_tol=1e-6):
+            couples.append(f"{species_label(element, low)}/{species_label(element, high)}")
+    return ", ".join(couples)
+
+
+def state_changes(charged_states: dict[str, float], discharged_states: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """element -> (discharged state, charged state) for the elements whose mean state changes."""
+    return {element: (discharged_states[element], charged_states[element])
+            for element in set(charged_states) & set(discharged_states)
+            if not math.isclose(charged_states[element], discharged_states[element], abs_tol=1e-6)}
+
+
+@functools.lru_cache(maxsize=None)
+def common_states(element: str) -> frozenset[int]:
+    """The element's oxidation states seen in the ICSD (pymatgen's `icsd_oxidation_states`): the
+    states a redox centre may take. Narrower than SMACT's set for the balance test (which allows
+    Fe up to 6+ and P6+), so that a couple names a state real compounds hold."""
+    from pymatgen.core import Element
+
+    return frozenset(int(state) for state in Element(element).icsd_oxidation_states)
+
+
+@functools.lru_cache(maxsize=None)
+def most_likely_oxidation_states(formula: str, ion: str, rare_states: bool = False) -> tuple[tuple[str, float], ...]:
+    """(element, oxidation state) of pymatgen's most likely charge-balanced guess for `formula`, the
+    working ion `ion` at its formal charge; a state is the element's mean over its sites. Empty
+    when no combination of the elements' common (ICSD) states balances, or with `rare_states` of
+    every state pymatgen knows, tried when the common ones fail: a charged state emptied of its
+    ions often needs one (FeSiO4, Li2FeSiO4 charged: Fe4+)."""
+    from pymatgen.core import Composition
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymatgen's deprecation notices, once per call
+        override = {ion: [ION_CHARGES[ion]]}
+        guesses = Composition(formula).oxi_state_guesses(oxi_states_override=override)
+        if not guesses and rare_states:
+            guesses = Composition(formula).oxi_state_guesses(oxi_states_override=override, all_oxi_states=True)
+    return tuple(guesses[0].items()) if guesses else ()
+
+
+def integer_formula(composition) -> str:
+    """The smallest integer formula of a composition that may hold fractions (Li0.5Mn2O4 -> LiMn4O8)."""
+    return composition.get_integer_formula_and_factor()[0] if len(composition) else ""
+
+
+def guessable(composition) -> bool:
+    """Whether pymatgen's oxidation-state guess is affordable (`OXIDATION_GUESS_MAX_SITES`)."""
+    from pymatgen.core import Composition
+
+    return Composition(integer_formula(composition)).num_atoms <= OXIDATION_GUESS_MAX_SITES
+
+
+# The rules a candidate of a user's own list must pass (`electrode-ml screen --candidates`), which
+# has no parent to be judged against: each state it gives must be balanced, and some element must
+# be able to change its state (from both formulas when the list gives the charged one as
+# `charged_composition`; from the discharged alone otherwise: a host element whose guessed state
+# has a higher common state, so that taking the ion out could oxidize it).
+USER_RULES = {
+    "charge_discharge_mismatch": "the charged formula is not the discharged one with working ions taken out",
+    "charged_balance": "the charged formula is not charge-balanced (SMACT)",
+    "discharged_balance": "the discharged formula is not charge-balanced (SMACT)",
+    "redox_couple": "no element can change its oxidation state as the working ion leaves",
+}
+CHARGED_COLUMN = "charged_composition"
+
+
+def oxidizable(discharged_states: dict[str, float], ion: str) -> str:
+    """Couples a discharged state could cycle through (`Fe2+/Fe3+`): each host element whose state
+    has the next higher state among its common ones; "" if none."""
+    couples = []
+    for element, state in sorted(discharged_states.items()):
+        if element == ion or state <= 0:  # a cation gives up electrons; anion redox needs the charged state to tell
+            continue
+        higher = sorted(state_ for state_ in common_states(element) if state_ > state + 1e-6)
+        if higher:
+            couples.append(f"{species_label(element, state)}/{species_label(element, higher[0])}")
+    return ", ".join(couples)
+
+
+def user_electrode(discharged, ion: str, charged=None) -> tuple[str, str, str]:
+    """(failed rule or "", redox couple, what the redox test read) of a user's candidate: parsed
+    compositions, `charged` None when the list gives no charged formula."""
+    from electrode_ml.data.electrodes import charge_discharge_mismatch
+
+    if charged is not None and (mismatch := charge_discharge_mismatch(charged, discharged, ion)) is not None:
+        return "charge_discharge_mismatch", "", mismatch
+    if charged is not None and not balanced(integer_formula(charged)):
+        return "charged_balance", "", "both formulas"
+    if not balanced(integer_formula(discharged)):
+        return "discharged_balance", "", "both formulas" if charged is not None else "the discharged formula only"
+    discharged_states = dict(most_likely_oxidation_states(integer_formula(discharged), ion)) if guessable(discharged) else {}
+    if charged is not None:
+        charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
+                          if guessable(charged) else {})
+        couple, read = redox_couple(charged_states, discharged_states, ion), "both formulas"
+    else:
+        host_metallic = not discharged_states and all(element.is_metal for element in discharged if str(element) != ion)
+        couple, read = (ALLOY if host_metallic else oxidizable(discharged_states, ion)), "the discharged formula only"
+    return ("" if couple else "redox_couple"), couple, read

@@ -1,0 +1,101 @@
+"""The electrode rules a candidate must pass (`screening.chemistry`): both states charge-balanced,
+a redox couple, the same framework in both states; each failure named by its rule."""
+import numpy as np
+import pandas as pd
+from pymatgen.core import Composition
+
+from electrode_ml.screening.chemistry import (
+    ALLOY, balanced, most_likely_oxidation_states, redox_couple, species_label, user_electrode,
+)
+from electrode_ml.screening.generation import CandidateParams, generate_candidates
+from electrode_ml.screening.objectives import in_window, physical_bounds, product_bounds
+from electrode_ml.screening.screener import electrode_rules
+
+
+def _known(charged: str, discharged: str, ion: str, battery_id: str = "parent") -> pd.DataFrame:
+    return pd.DataFrame({"battery_id": [battery_id], "composition": [Composition(discharged).reduced_formula],
+                         "working_ion": [ion], "charged_composition": [charged], "discharged_composition": [discharged]})
+
+
+def _candidate(table: pd.DataFrame, change: str) -> pd.Series:
+    return table.set_index("change").loc[change]
+
+
+def test_lifepo4_has_the_iron_couple_and_passes_every_rule():
+    assert redox_couple(dict(most_likely_oxidation_states("FePO4", "Li", rare_states=True)),
+                        dict(most_likely_oxidation_states("LiFePO4", "Li")), "Li") == "Fe2+/Fe3+"
+    assert user_electrode(Composition("LiFePO4"), "Li", Composition("FePO4")) == ("", "Fe2+/Fe3+", "both formulas")
+    assert user_electrode(Composition("LiFePO4"), "Li") == ("", "Fe2+/Fe3+", "the discharged formula only")
+
+
+def test_a_redox_dead_substitution_is_refused_by_the_redox_rule():
+    """CsCoPO4 cycles Co2+/Co3+; Co2+ -> Be2+ gives CsBePO4, balanced, but Be has no 3+: no couple."""
+    candidates, metrics, rejected = generate_candidates(_known("CoPO4", "CsCoPO4", "Cs"), CandidateParams(ion_swaps=False))
+    dead = _candidate(rejected, "Co2+->Be2+")
+    assert (dead["composition"], dead["failed_rule"], dead["redox_couple"]) == ("CsBePO4", "redox_couple", "")
+    assert balanced("CsBePO4")  # the balance alone would have let it through
+    assert "Co2+->Be2+" not in set(candidates["change"]) and metrics["candidates.failed.redox_couple"] >= 1
+    alive = _candidate(pd.concat([candidates, rejected]), "Co2+->Fe2+")  # Fe takes 3+ too
+    assert alive["redox_couple"] == "Fe2+/Fe3+"
+
+
+def test_a_substitution_that_unbalances_the_charged_state_is_refused_by_its_rule():
+    """V4+ -> Hf4+ in a vanadate whose charged state holds V5+: Hf5+ does not exist."""
+    assert not balanced("Hf2O5") and balanced("V2O5")
+    candidates, _, rejected = generate_candidates(_known("V2O5", "MgV2O5", "Mg"), CandidateParams(ion_swaps=False))
+    hafnium = _candidate(rejected, "V4+->Hf4+")
+    assert hafnium["failed_rule"] == "charged_balance" and hafnium["charged_composition"] == "Hf2O5"
+
+
+def test_an_unbalanced_charged_state_of_a_users_candidate_is_refused_by_name():
+    rule, couple, _ = user_electrode(Composition("LiFePO4"), "Li", Composition("Fe2PO4"))
+    assert rule == "charge_discharge_mismatch"
+    assert user_electrode(Composition("Li2FeO2"), "Li", Composition("FeO2"))[0] == ""
+    assert user_electrode(Composition("NaCsBeO2"), "Na", Composition("CsBeO2"))[0] == "charged_balance"
+
+
+def test_an_ion_swap_never_moves_a_framework_cation_and_a_list_that_does_is_refused():
+    """Na2Mn3O6 charged to NaMn3O6: the framework holds Na. Swapping to Al moves the inserted Na only,
+    never the framework's (the old rule gave Mn6Al14O27-like formulas with no Na left)."""
+    candidates, _, rejected = generate_candidates(_known("NaMn3O6", "Na2Mn3O6", "Na"), CandidateParams(substitutions=False),
+                                                    ions=("Na", "Al"))
+    swap = _candidate(pd.concat([candidates, rejected]), "Na->Al")
+    assert Composition(swap["discharged_composition"])["Na"] > 0
+    assert Composition(swap["charged_composition"]).reduced_composition == Composition("NaMn3O6")
+    # A user's pair whose charged state lost the framework's Na as well: refused by name.
+    table = pd.DataFrame({"row": [1, 2], "composition": ["Na3AlMn9O18", "LiFePO4"], "working_ion": ["Al", "Li"],
+                          "charged_composition": ["Mn9O18", "FePO4"]})
+    kept, refused = electrode_rules(table)
+    assert refused["row"].tolist() == [1] and refused["reason"].tolist() == ["charge_discharge_mismatch"]
+    assert kept["row"].tolist() == [2] and kept["redox_couple"].tolist() == ["Fe2+/Fe3+"]
+
+
+def test_a_metallic_host_alloys_and_an_inert_host_has_no_couple():
+    assert user_electrode(Composition("Al2Cu"), "Al", Composition("Cu"))[1] == ALLOY
+    rule, couple, read = user_electrode(Composition("LiScO2"), "Li")  # Sc3+ has nowhere to go
+    assert (rule, couple, read) == ("redox_couple", "", "the discharged formula only")
+
+
+def test_species_labels():
+    assert [species_label("Fe", 2), species_label("Mn", 3.5), species_label("O", -2), species_label("Li", 1),
+            species_label("Sb", 0)] == ["Fe2+", "Mn3.5+", "O2-", "Li+", "Sb0"]
+
+
+def test_a_voltage_outside_the_window_or_a_negative_capacity_is_out():
+    inside = in_window([9.85, 3.4, 0.2, 3.0], [[120, 150, 100, -5.0]], (0.5, 5.0))
+    assert inside.tolist() == [False, True, False, False]
+
+
+def test_energy_bounds_are_the_corner_extremes_of_the_clipped_factor_bounds():
+    rng = np.random.default_rng(0)
+    voltage = np.sort(rng.uniform(-2, 6, size=(200, 2)), axis=1)
+    capacity = np.sort(rng.uniform(-300, 400, size=(200, 2)), axis=1)
+    clipped = physical_bounds("grav_capacity", capacity)
+    assert (clipped >= 0).all() and np.array_equal(physical_bounds("voltage", voltage), voltage)
+    lower, upper = product_bounds(voltage[:, 0], voltage[:, 1], clipped[:, 0], clipped[:, 1])
+    corners = np.stack([voltage[:, i] * clipped[:, j] for i in (0, 1) for j in (0, 1)])
+    np.testing.assert_array_equal(lower, corners.min(axis=0))
+    np.testing.assert_array_equal(upper, corners.max(axis=0))
+    # unclipped, a negative capacity bound would have given another (wrong) interval
+    raw_lower, _ = product_bounds(voltage[:, 0], voltage[:, 1], capacity[:, 0], capacity[:, 1])
+    assert (raw_lower != lower).any()
