@@ -58,8 +58,9 @@ def test_the_screening_pool_is_distinct_new_candidates_of_candidates_where_the_f
     from electrode_ml.data.electrodes import prepare_electrodes
     from electrode_ml.screening.generation import CandidateParams, generate_candidates
 
-    electrodes = prepare_electrodes(real_raw.sample(40, random_state=3)).electrodes
-    first, _ = generate_candidates(electrodes, CandidateParams(max_candidates=10**6))
+    prepared = prepare_electrodes(real_raw.sample(40, random_state=3))
+    electrodes = prepared.electrodes.merge(prepared.pairs, on="battery_id")
+    first, _, _ = generate_candidates(electrodes, CandidateParams(max_candidates=10**6))
     pool = screening_pool(electrodes, len(first) + 200)
     assert len(pool) == len(first) + 200 and not pool.duplicated().any()
     assert not set(zip(electrodes["composition"], electrodes["working_ion"])) & set(zip(pool["composition"], pool["working_ion"]))

@@ -94,3 +94,23 @@ def test_a_pinned_fit_is_set_beside_the_same_fit_unpinned_and_kept_out_of_the_fr
     assert front.reference_table(records + [auto, pinned]).equals(front.reference_table(records))
     with pytest.raises(front.ElectrodeMLError, match="no grid point 'nonesuch'"):
         front.pinned_fits("nonesuch", {"MKL_CBWR": "COMPATIBLE"})
+
+
+def test_the_command_renders_the_table_from_the_records_and_names_a_bad_option(tmp_path):
+    import subprocess
+    import sys
+
+    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (20.0, _smae(0.40, 0.35, 0.46))})
+    for record in records:
+        record["hyperparameters"] = {}
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "benchmarks" / "crabnet_front.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    run = subprocess.run([sys.executable, "-m", "electrode_ml.cli", "crabnet-front", "--render"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "the quick profile's CrabNet: meets-bar" in run.stdout
+    assert "| meets-bar | 20.0 |" in (tmp_path / "paper" / "PERFORMANCE.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "electrode_ml.cli", "crabnet-front", "--pinned-point", "x"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 1 and "--pinned-point needs --environment VAR=VALUE" in bad.stderr

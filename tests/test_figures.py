@@ -121,6 +121,12 @@ def draw_evaluation(out):
     figures.objective_against_novelty(ranking, "objective", "RF@Magpie: Grav. energy density (Wh/kg)",
                                       pareto_front(ranking["objective"], ranking["novelty"]),
                                       out / "objective_against_novelty")
+    points = pd.DataFrame({"point": [f"p{i}" for i in range(8)], "seconds": generator.uniform(3, 40, 8),
+                           "grav_capacity": generator.uniform(0.4, 0.8, 8), "vol_capacity": generator.uniform(0.4, 0.8, 8),
+                           "voltage": generator.uniform(0.4, 0.8, 8)})
+    defaults = pd.DataFrame({"point": ["d2", "d4"], "seconds": [87.0, 150.0], "voltage": [0.81, 0.65]})
+    figures.crabnet_front(points, defaults, "p1", "p2", {"grav_capacity": 0.345, "vol_capacity": 0.298, "voltage": 0.41},
+                          0.06, out / "crabnet_front")
 
 
 @pytest.fixture

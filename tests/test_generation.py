@@ -222,6 +222,11 @@ def test_the_table_and_its_counts(sample):
         == metrics["candidates.novel"] == metrics["candidates.pool"] + failed == len(candidates) + len(rejected)
     assert metrics["candidates.pool"] == metrics["candidates.kept"] == len(candidates)
     assert (rejected["failed_rule"] != "").all() and (candidates["redox_couple"] != "").all()
+    known = {key.split("candidates.known.", 1)[1]: value for key, value in metrics.items() if key.startswith("candidates.known.")}
+    assert known["balanced_both"] <= min(known["balanced_charged"], known["balanced_discharged"]) <= len(sample)
+    assert known["with_redox_couple"] + sum(value for key, value in known.items() if key.startswith("without_couple.")) \
+        == len(sample)
+    assert known["with_redox_couple"] > 0.8 * len(sample)  # a rule that rejected many real electrodes would be wrong
     assert metrics["candidates.kept.ion_swap"] + metrics["candidates.kept.substitution"] == len(candidates)
     assert sum(metrics[f"candidates.kept.ion_{ion}"] for ion in WORKING_IONS) == len(candidates)
     shuffled, shuffled_metrics, _ = generate_candidates(sample.sample(frac=1, random_state=3), CandidateParams())

@@ -149,6 +149,9 @@ def write_synthetic_screening(root: Path, paths, rng, candidates: int = 40):
                              "working_ion": [IONS[i % 3] for i in range(candidates)],
                              "rule": ["ion_swap", "substitution"] * (candidates // 2), "change": "Li->Na",
                              "parent_battery_id": "b1", "probability": np.nan})
+    screened["discharged_composition"] = screened["composition"]
+    screened["charged_composition"] = [f"Mn{i % 3 + 1}O4" for i in range(candidates)]
+    screened["inserted_ions"], screened["redox_couple"] = 1.0, "Mn3+/Mn4+"
     for target, centre in (("voltage_V", 3.0), ("grav_capacity_mAh_g", 150.0)):
         values = rng.uniform(0.5, 1.5, candidates) * centre
         screened[f"crabnet_{target}"] = values
@@ -159,18 +162,27 @@ def write_synthetic_screening(root: Path, paths, rng, candidates: int = 40):
     screened["novelty"] = rng.uniform(1, 10, candidates)
     screened["unseen_elements"] = ""
     screened["in_domain"] = screened["novelty"] < 8
+    screened["crabnet_in_window"] = screened["row"] != 1  # one candidate predicted outside the voltage window
     (paths.screen / SCREENED).mkdir(parents=True)
     for number, part in enumerate(np.array_split(screened, 2)):
         part.to_parquet(paths.screen / SCREENED / f"part-{number:05d}.parquet", index=False)
     screen_params = ScreenParams(partition_rows=20, top_per_ion=3)
     ranking = rank(paths.screen / SCREENED, screen_params)
     ranking.to_parquet(paths.screen / RANKING, index=False)
-    summary = {"rows": candidates + 2, "screened": candidates, "rejected": 2}
+    summary = {"rows": candidates + 2, "screened": candidates, "ranked": len(ranking),
+               "outside_window": candidates - len(ranking), "rejected": 2}
     _write_json(paths.screen / "metrics.json", screening_metrics(summary, ranking, screen_params))
     _write_json(paths.candidates / "metrics.json", {
         "candidates.kept": candidates, "candidates.kept.ion_swap": candidates // 2,
         "candidates.kept.substitution": candidates // 2, "candidates.duplicates_of_known": 7,
-        "candidates.duplicates_of_each_other": 3, "candidates.capped": 0})
+        "candidates.duplicates_of_each_other": 3, "candidates.capped": 0, "candidates.parents": 10,
+        "candidates.ion_swap.generated": 30, "candidates.substitution.generated": 25, "candidates.novel": 45,
+        "candidates.failed.charged_balance": 2, "candidates.failed.discharged_balance": 1,
+        "candidates.failed.redox_couple": 2, "candidates.pool": 40, "candidates.known.balanced_charged": 9,
+        "candidates.known.balanced_discharged": 9, "candidates.known.balanced_both": 8,
+        "candidates.known.with_redox_couple": 9, "candidates.known.alloy": 1,
+        "candidates.known.without_couple.too_many_sites": 0, "candidates.known.without_couple.no_guess_discharged": 0,
+        "candidates.known.without_couple.no_guess_charged": 1, "candidates.known.without_couple.no_state_change": 0})
     hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3"], "composition": list(screened["composition"][[0, 4, 9]]),
                            "working_ion": list(screened["working_ion"][[0, 4, 9]])}, index=[100, 101, 102])
     found = recreated(ranking, hidden, pd.Series([900.0, 100.0, 700.0], index=hidden.index), 500.0)
@@ -427,8 +439,13 @@ def test_the_screening_page_and_tables_hold_the_screen_and_discovery_numbers(rep
     pd.testing.assert_frame_equal(scores, pd.read_csv(report.discovery / "top_k.csv").round(4))
     page = (report.paper / "SCREENING.md").read_text()
     best = ranking.iloc[0]
-    assert f"Best overall: {best['composition']} ({best['working_ion']})" in page
-    assert "40 candidates kept: 20 by ion swap, 20 by substitution; 7 generated" in page
+    assert f"Best overall: {best['composition']} ({best['working_ion']}, charged " in page
+    assert 1 not in set(ranking["row"])  # predicted outside the voltage window: screened, not ranked
+    for column in ("charged_composition", "discharged_composition", "redox_couple", "inserted_ions"):
+        assert column in top
+    assert "40 candidates kept: 20 by ion swap, 20 by substitution (the cap keeps every ion swap" in page
+    assert "| generated (ion swaps and substitutions) | 55 |" in page and "| passing `redox_couple` (2 failed) | 40 |" in page
+    assert "SMACT balances 90.0% of their charged states" in page and "A redox couple is found for 90.0%" in page
     for row in scores.itertuples():
         assert f"| {row.k} | {row.hits_in_top_k} | {row.precision:.3f} | {row.recall:.3f} | {row.daf:.2f} |" in page
     assert (report.paper / "figures" / "evaluation" / "objective_against_novelty.png").exists()
@@ -523,3 +540,24 @@ def test_scoring_without_outliers_leaves_out_only_the_far_targets(tmp_path):
     assert value["rf_magpie", "smae"] == pytest.approx(0.1 / np.abs(np.delete(voltage, 7) - voltage.mean()).mean(), rel=0.05)
     _, none_left_out = metrics_without_outliers(predictions, electrodes, sigma=10)
     assert none_left_out == {"voltage": 0}
+
+
+def test_the_committed_top_candidates_are_electrodes_a_chemist_would_accept():
+    """paper/tables/screen_top_candidates: every candidate inside the voltage window with capacities
+    not negative, with a redox couple and both its formulas."""
+    from electrode_ml.params import load_section
+
+    table_path = report_stage.Paths().paper / "tables" / "screen_top_candidates.csv"
+    if not table_path.exists():
+        pytest.skip("no committed screen yet")
+    top = pd.read_csv(table_path, keep_default_na=False)
+    params = load_section("screen", ScreenParams)
+    low, high = params.voltage_window
+    voltage = pd.to_numeric(top[f"{params.rank_model}_voltage_V"])
+    assert ((voltage >= low) & (voltage <= high)).all()
+    for capacity in ("grav_capacity_mAh_g", "vol_capacity_mAh_cm3"):
+        column = f"{params.rank_model}_{capacity}"
+        if column in top:
+            assert (pd.to_numeric(top[column]) >= 0).all()
+    assert (top["redox_couple"] != "").all()
+    assert (top["charged_composition"] != "").all() and (top["discharged_composition"] != "").all()

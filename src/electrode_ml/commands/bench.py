@@ -164,14 +164,15 @@ SCREEN_SIZES = (10_000, 100_000)
 
 def screening_pool(electrodes: pd.DataFrame, size: int) -> pd.DataFrame:
     """`size` distinct candidates: the candidates stage's rules without its cap, then, where those
-    are too few, working-ion swaps of them (candidates of candidates), none a known electrode."""
+    are too few, working-ion swaps of them (candidates of candidates), none a known electrode.
+    `electrodes`: the known ones with both formulas (`generation.known_electrodes`)."""
     from electrode_ml.screening.generation import CandidateParams, generate_candidates
 
-    first, _ = generate_candidates(electrodes, CandidateParams(max_candidates=size))
+    first, _, _ = generate_candidates(electrodes, CandidateParams(max_candidates=size))
     pool = first[["composition", "working_ion"]]
     if len(pool) < size:
         parents = first.rename(columns={"candidate_id": "battery_id"})
-        second, _ = generate_candidates(parents, CandidateParams(substitutions=False, max_candidates=size))
+        second, _, _ = generate_candidates(parents, CandidateParams(substitutions=False, max_candidates=size))
         known = set(zip(electrodes["composition"], electrodes["working_ion"]))
         second = second[[pair not in known for pair in zip(second["composition"], second["working_ion"])]]
         pool = pd.concat([pool, second[["composition", "working_ion"]]], ignore_index=True).drop_duplicates()
@@ -210,8 +211,9 @@ def bench_screen(electrodes: pd.DataFrame, sizes=SCREEN_SIZES) -> dict:
     import tempfile
 
     from electrode_ml.commands.predict import predict
+    from electrode_ml.screening.generation import known_electrodes
 
-    pool = screening_pool(electrodes, max(sizes))
+    pool = screening_pool(known_electrodes(ELECTRODES, paths.PAIRS), max(sizes))
     timings = {}
     with tempfile.TemporaryDirectory(prefix="bench-candidates-") as folder:
         def source(size: int) -> Path:

@@ -12,8 +12,8 @@ Two test folds, both fold 0 of five:
 - `grouped`: fold 0 of the pipeline's stratified group folds (results/folds/stratified5.csv), where
   no reduced composition of the test part is in training (one seed: a check that the ranking of
   the points holds there).
-`--render` draws the figure (paper/figures/performance/crabnet_front.png) and writes the table into
-paper/PERFORMANCE.md (`front_section`) from the records alone.
+`--render` writes the table into paper/PERFORMANCE.md (`front_section`) from the records alone; the
+report stage draws the figure (paper/figures/performance/crabnet_front.png) from them.
 """
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ import pandas as pd
 
 from electrode_ml import paths
 from electrode_ml.errors import ElectrodeMLError
+from electrode_ml.paths import CRABNET_FRONT_FIGURE as FIGURE
 from electrode_ml.reporting.crabnet_cpu_front import (
     BAR,
     BUDGET_SHARE,
-    FIGURE,
     GPU_REFERENCE,
     RECORDS,
     SEEDS,
@@ -221,7 +221,8 @@ def front_section(records: list[dict]) -> list[str]:
              f"its fits. Bar: within {BAR} of the GPU reference in every target ({bar}). The quick profile takes the",
              f"most accurate point at most {BUDGET_SHARE:.0%} of the former model's seconds (so that the whole quick run",
              "stays under 45 minutes on 2 cores), the bar met if any such point meets it. Raw records:",
-             f"`{RECORDS}`; figure: `{FIGURE}`.", "",
+             f"`{RECORDS}`; figure: [{FIGURE.name}.png]({FIGURE.relative_to(paths.PAPER).as_posix()}.png) "
+             "(drawn by the report stage).", "",
              "| Configuration | s per fit | grav SMAE | vol SMAE | voltage SMAE | mean | grouped mean | front | bar | |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in table.itertuples():
@@ -264,48 +265,12 @@ def pinned_section(records: list[dict]) -> list[str]:
             "| Configuration | target | pin | seconds | ratio | same bytes |", "|---|---|---|---|---|---|", *rows]
 
 
-def draw(records: list[dict], path: Path = FIGURE) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from electrode_ml.files import atomic_path
-
-    table, chosen = reference_table(records), choice(records)["point"]
-    frame = summary(records)
-    defaults = frame[frame["point"].str.startswith("d512-N3") & frame["voltage"].notna()]
-    figure, axes = plt.subplots(1, len(TARGETS), figsize=(4.2 * len(TARGETS), 3.6), sharex=True)
-    for axis, target in zip(axes, TARGETS):
-        front = on_front(table["seconds"].to_numpy(), table[target].to_numpy())
-        axis.scatter(table["seconds"], table[target], c=np.where(front, "tab:blue", "lightgray"), edgecolor="k", lw=0.4,
-                     label="grid point (blue: on this target's front)")
-        order = np.argsort(table["seconds"].to_numpy()[front])
-        axis.plot(table["seconds"].to_numpy()[front][order], table[target].to_numpy()[front][order], color="tab:blue")
-        for name, marker, label in ((chosen, "*", "quick profile"), (TODAY, "X", "before")):
-            row = table[table["point"] == name]
-            axis.scatter(row["seconds"], row[target], marker=marker, s=160, color="tab:red", zorder=3, label=label)
-        if target == "voltage" and not defaults.empty:
-            axis.scatter(defaults["seconds"], defaults["voltage"], marker="s", color="tab:orange",
-                         label="crabnet's defaults, 2 and 4 epochs")
-        axis.axhline(GPU_REFERENCE[target], color="k", ls="--", lw=0.8, label="defaults, 300 epochs (GPU)")
-        axis.axhline(GPU_REFERENCE[target] + BAR, color="tab:green", ls=":", lw=1, label=f"bar (+{BAR})")
-        axis.set(xscale="log", xlabel="seconds per fit (one CPU thread)", ylabel="SMAE", title=target)
-    handles, labels = axes[-1].get_legend_handles_labels()  # the voltage panel has every kind of mark
-    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
-    figure.tight_layout(rect=(0, 0.08, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=150, metadata={"Software": None})
-    plt.close(figure)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml crabnet-front", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2, help="fits at a time, one thread each (default: %(default)s)")
     parser.add_argument("--limit", type=int, help="run at most this many of the missing fits")
-    parser.add_argument("--render", action="store_true", help="only draw the figure and write PERFORMANCE.md from the records")
+    parser.add_argument("--render", action="store_true", help="only write PERFORMANCE.md's table from the records")
     parser.add_argument("--pinned-point", metavar="NAME",
                         help="instead of the grid, run this point's reference fits under --environment (the pin's cost)")
     parser.add_argument("--environment", nargs="*", default=[], metavar="VAR=VALUE",
@@ -323,7 +288,6 @@ def main(argv: list[str] | None = None) -> None:
                    if args.pinned_point else None)
         run(args.workers, args.limit, planned=planned)
     records = read_records()
-    draw(records)
     from electrode_ml.commands.bench import RECORDS as BENCH_RECORDS, write_performance
 
     write_performance(BENCH_RECORDS)

@@ -13,7 +13,6 @@ from electrode_ml import paths
 from electrode_ml.errors import ElectrodeMLError
 
 RECORDS = paths.CRABNET_FRONT
-FIGURE = paths.CRABNET_FRONT_FIGURE
 # crabnet's defaults (300 epochs) on the reference fold, crabnet's own loop on a CUDA GPU: the
 # measurement scripts/gpu_crabnet_cells.py's parity cell checks against (README "CrabNet at its
 # published size").
@@ -101,8 +100,8 @@ def reproduction_section(records: list[dict], hyperparameters: dict, profile: st
              "crabnet's defaults (d_model 512, 3 layers, a 1024-512-256-128 head, 300 epochs), the published size, cost",
              "about 42 s per epoch on one CPU thread, 3.5 h per fit. The CrabNet rows above are the "
              f"{profile} profile's: {size} (`params.yaml`), chosen from CrabNet's accuracy-for-time front measured "
-             "on 2 CPU cores ([PERFORMANCE.md](PERFORMANCE.md), "
-             "[figure](figures/performance/crabnet_front.png))."]
+             f"on 2 CPU cores ([PERFORMANCE.md](PERFORMANCE.md), "
+             f"[figure]({paths.CRABNET_FRONT_FIGURE.relative_to(paths.PAPER).as_posix()}.png))."]
     if point is None:
         return lines + ["That model was not measured on the front."]
     reference = " / ".join(f"{GPU_REFERENCE[target]:.3f}" for target in TARGETS)
@@ -114,3 +113,9 @@ def reproduction_section(records: list[dict], hyperparameters: dict, profile: st
               "size in every target, and its rank among the models above says what a CPU-sized CrabNet does, not what "
               "the published one would: that takes the paper profile (`make reproduce PROFILE=paper`, a CUDA GPU)."]
     return lines
+
+
+def crabnet_defaults(records: list[dict]) -> pd.DataFrame:
+    """crabnet's default size at a few epochs: its rows of `summary` (voltage only)."""
+    frame = summary(records)
+    return frame[frame["point"].str.startswith("d512-N3") & frame["voltage"].notna()]

@@ -18,10 +18,12 @@ from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 from electrode_ml.data.electrodes import counts_most_first
 from electrode_ml.data.targets import TARGET_REGISTRY
+from electrode_ml.reporting.crabnet_cpu_front import on_front
 from electrode_ml.reporting.plotting import (
     DIVERGING_CMAP,
     ELMD,
     FEW_COLOURS,
+    NOISE_COLOUR,
     category_style,
     figure_size,
     formula_label,
@@ -253,3 +255,34 @@ def objective_against_novelty(ranking: pd.DataFrame, column: str, label: str, fr
     axes.legend(loc="upper right", markerscale=2)
     return save(figure, path_stem)
 
+
+
+def crabnet_front(table: pd.DataFrame, defaults: pd.DataFrame, chosen: str, before: str, reference: dict, bar: float,
+                  path_stem: Path) -> list[Path]:
+    """CrabNet's SMAE against seconds per fit on a CPU, one panel per target: every grid point of
+    `table` (`crabnet_cpu_front.reference_table`), those on the target's front in colour and joined,
+    the profile's point (`chosen`) and the former one (`before`) marked, crabnet's defaults at a few
+    epochs (`defaults`, voltage), and the GPU reference with the bar above it."""
+    targets = list(reference)
+    figure, axes = plt.subplots(1, len(targets), figsize=figure_size("crabnet_front", 2.8), sharex=True)
+    for axis, target in zip(axes, targets):
+        seconds, smae = table["seconds"].to_numpy(), table[target].to_numpy()
+        front = on_front(seconds, smae)
+        axis.scatter(seconds[~front], smae[~front], s=10, color=NOISE_COLOUR, linewidths=0, label="grid point")
+        order = np.argsort(seconds[front])
+        axis.plot(seconds[front][order], smae[front][order], marker="o", markersize=3, color=FEW_COLOURS[0],
+                  label="on this target's front")
+        for name, marker, label in ((chosen, "*", "the profile's CrabNet"), (before, "X", "before")):
+            row = table[table["point"] == name]
+            axis.scatter(row["seconds"], row[target], marker=marker, s=50, color=FEW_COLOURS[1], zorder=3, label=label)
+        if target == "voltage" and len(defaults):
+            axis.scatter(defaults["seconds"], defaults["voltage"], marker="s", s=14, color=FEW_COLOURS[2],
+                         label="crabnet's defaults, few epochs")
+        axis.axhline(reference[target], color="black", linestyle="--", linewidth=0.7, label="defaults, 300 epochs (GPU)")
+        axis.axhline(reference[target] + bar, color=FEW_COLOURS[2], linestyle=":", linewidth=0.8, label=f"bar (+{bar})")
+        axis.set(xscale="log", xlabel="s per fit (1 thread)",
+                 ylabel=f"SMAE, {TARGET_REGISTRY[target].title.split(' (')[0].lower()}\n(MAE / control MAE)")
+    handles, labels = axes[-1].get_legend_handles_labels()  # the voltage panel has every kind of mark
+    figure.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+    figure.tight_layout(rect=(0, 0.16, 1, 1))
+    return save(figure, path_stem)

@@ -44,6 +44,7 @@ FIGURE_WIDTHS_IN = {
     "ion_errors": TWO_COLUMN_IN,
     "error_by_novelty": TWO_COLUMN_IN,
     "objective_against_novelty": ONE_COLUMN_IN,
+    "crabnet_front": TWO_COLUMN_IN,
 }
 SMALLEST_FONT_PT = 6
 

@@ -55,6 +55,26 @@ def screened_columns(screen_dir: Path) -> list[str]:
     return ds.dataset(screen_dir / SCREENED, format="parquet").schema.names
 
 
+def known_electrodes(metrics: dict) -> list[str]:
+    """What the rules say of the known electrodes themselves: why they are judged against a parent."""
+    total = metrics.get("candidates.parents", 0)
+    if not total or "candidates.known.with_redox_couple" not in metrics:
+        return []
+    share = {key: metrics[f"candidates.known.{key}"] / total for key in ("balanced_charged", "balanced_discharged",
+                                                                         "balanced_both", "with_redox_couple")}
+    missing = ", ".join(f"{metrics[f'candidates.known.without_couple.{why}']} {text}" for why, text in (
+        ("no_state_change", "where the guessed states do not change"),
+        ("no_guess_charged", "without a balanced guess of the charged state"),
+        ("no_guess_discharged", "without one of the discharged state (and not metallic)"),
+        ("too_many_sites", "too large to guess (over 48 sites)")))
+    return [f"The rules on the {total} known electrodes themselves: SMACT balances {share['balanced_charged']:.1%} "
+            f"of their charged states, {share['balanced_discharged']:.1%} of the discharged ones and "
+            f"{share['balanced_both']:.1%} in both, so a candidate is held only to the balances its parent had "
+            f"(demanding both outright would reject {1 - share['balanced_both']:.1%} of real electrodes). A redox couple "
+            f"is found for {share['with_redox_couple']:.1%} ({metrics['candidates.known.alloy']} of them alloys); of "
+            f"the rest, {missing}. Their candidates fail the redox rule.", ""]
+
+
 def candidate_steps(metrics: dict) -> list[str]:
     """The table of the candidate pool after each step of the candidates stage."""
     steps = [("generated (ion swaps and substitutions)",
@@ -91,11 +111,8 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              f"{candidate_metrics['candidates.kept']} candidates kept: "
              + ", ".join(f"{candidate_metrics[f'candidates.kept.{rule}']} by {rule.replace('_', ' ')}" for rule in RULES
                          if f"candidates.kept.{rule}" in candidate_metrics)
-             + " (the cap keeps every ion swap, then the most probable substitutions). "
-             f"{candidate_metrics.get('candidates.parents_without_redox_couple', 0)} known electrodes have no "
-             "redox couple found (no balanced oxidation-state guess in a state, or too many sites to guess), so "
-             "their candidates fail that rule; the rejected candidates, each with its rule, are in "
-             "`results/candidates/rejected.parquet`.", "",
+             + " (the cap keeps every ion swap, then the most probable substitutions); the rejected candidates, "
+             "each with its rule, are in `results/candidates/rejected.parquet`.", "", *known_electrodes(candidate_metrics),
              "## The screen", "",
              f"{screen_metrics['screen.screened']} screened, {screen_metrics['screen.rejected']} set aside "
              "(rejected.csv names row, column and reason)"
@@ -112,7 +129,9 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              f"{objective.name} against novelty.", ""]
     if len(top):
         first = top.iloc[0]
-        lines += [f"Best overall: {first['composition']} ({first['working_ion']}), {objective.name} "
+        electrode = (f", charged {first['charged_composition']}, couple {first['redox_couple']}"
+                     if "redox_couple" in first else "")
+        lines += [f"Best overall: {first['composition']} ({first['working_ion']}{electrode}), {objective.name} "
                   f"{first[column]:.0f} [{first[f'{column}_lower']:.0f}, {first[f'{column}_upper']:.0f}] {objective.unit}, "
                   "novelty "
                   f"{first['novelty']:.3g}, {'in' if first['in_domain'] else 'out of'} the domain.", ""]

@@ -35,6 +35,7 @@ import pandas as pd
 from electrode_ml.data.electrodes import WORKING_IONS, compact_formula, parse_composition
 from electrode_ml.params import ParameterError, parameters
 from electrode_ml.screening.chemistry import (
+    ALLOY,
     ION_CHARGES,
     RULES as CHEMISTRY_RULES,
     balanced,
@@ -189,13 +190,23 @@ def substitution_candidates(charged, discharged, ion: str, threshold: float,
     return candidates
 
 
-def parent_couple(charged, discharged, ion: str) -> str:
-    """The known electrode's own redox couple, from pymatgen's guesses of its two states."""
+def parent_couple(charged, discharged, ion: str) -> tuple[str, str]:
+    """The known electrode's own redox couple, from pymatgen's guesses of its two states, and why
+    there is none ("" when there is one): `KNOWN_WITHOUT_COUPLE`."""
     if not (guessable(discharged) and guessable(charged)):
-        return ""
+        return "", "too_many_sites"
     charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
                       if len(charged) else {})
-    return redox_couple(charged_states, dict(most_likely_oxidation_states(integer_formula(discharged), ion)), ion)
+    discharged_states = dict(most_likely_oxidation_states(integer_formula(discharged), ion))
+    couple = redox_couple(charged_states, discharged_states, ion)
+    if couple:
+        return couple, ""
+    return "", ("no_guess_discharged" if not discharged_states else "no_guess_charged" if not charged_states
+                else "no_state_change")
+
+
+# Why a known electrode has no redox couple found (its candidates then fail the redox rule).
+KNOWN_WITHOUT_COUPLE = ("too_many_sites", "no_guess_discharged", "no_guess_charged", "no_state_change")
 
 
 def failed_rule(charged: str, discharged: str, couple: str, parent_balance: tuple[bool, bool]) -> str:
@@ -245,13 +256,14 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
     # electrode that shares it.
     derived: dict[tuple[str, str, str], list[tuple]] = {}
     skipped_swaps: dict[tuple[str, str, str], int] = {}
-    too_large = without_states = parents_without_couple = 0
+    judged: dict[tuple[str, str, str], tuple] = {}  # pair -> (couple, why none, (charged, discharged) balanced)
+    too_large = without_states = 0
     for key in sorted(set(zip(parents["charged"], parents["discharged"], parents["working_ion"]))):
         charged_text, discharged_text, ion = key
         charged, discharged = parse_composition(charged_text), parse_composition(discharged_text)
-        couple = parent_couple(charged, discharged, ion)
-        parents_without_couple += not couple
+        couple, why_none = parent_couple(charged, discharged, ion)
         balance = (balanced(integer_formula(charged)), balanced(integer_formula(discharged)))
+        judged[key] = (couple, why_none, balance)
         rows = []
         if params.ion_swaps:
             swaps, skipped_swaps[key] = ion_swap_candidates(charged, discharged, ion, ions)
@@ -268,8 +280,16 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
                          in substitution_candidates(charged, discharged, ion, params.substitution_threshold,
                                                     allowed_elements)]
         derived[key] = [candidate_row(*row, state) for row in rows]
+    # The rules read on the known electrodes themselves: how many a rule that demanded them outright would reject.
+    known_judged = [judged[key] for key in zip(parents["charged"], parents["discharged"], parents["working_ion"])]
     metrics.update({
-        "candidates.parents_without_redox_couple": parents_without_couple,
+        "candidates.known.balanced_charged": sum(balance[0] for _, _, balance in known_judged),
+        "candidates.known.balanced_discharged": sum(balance[1] for _, _, balance in known_judged),
+        "candidates.known.balanced_both": sum(all(balance) for _, _, balance in known_judged),
+        "candidates.known.with_redox_couple": sum(bool(couple) for couple, _, _ in known_judged),
+        "candidates.known.alloy": sum(couple == ALLOY for couple, _, _ in known_judged),
+        **{f"candidates.known.without_couple.{why}": sum(reason == why for _, reason, _ in known_judged)
+           for why in KNOWN_WITHOUT_COUPLE},
         "candidates.ion_swap.skipped_ion_in_host": sum(skipped_swaps.get(key, 0) for key in
                                                        zip(parents["charged"], parents["discharged"], parents["working_ion"])),
         "candidates.substitution.compositions_over_max_sites": too_large,

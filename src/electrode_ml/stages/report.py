@@ -141,6 +141,11 @@ ARTEFACTS = {
         "tables/discovery_top_k",
         "The retrospective discovery check: hits in the ranking's top k, precision, recall and the discovery "
         "acceleration factor", "discovery", "discovery.*, screen.*, candidates.*"),
+    "crabnet_front": Artefact(
+        paths_module.CRABNET_FRONT_FIGURE.relative_to(paths_module.PAPER).as_posix(),
+        "CrabNet's SMAE against its seconds per fit on 2 CPU cores, over a grid of sizes, heads, epochs and batch sizes "
+        "(`make crabnet-front`): the front, the {profile} profile's CrabNet, crabnet's defaults at a few epochs, and "
+        "their 300-epoch SMAE on a CUDA GPU", "report", "benchmarks/crabnet_front.jsonl"),
     "comparison_published": Artefact("tables/comparison_published",
                                      "Every published cell beside ours, with difference and combined-2-sigma check",
                                      "report", MODEL_PARAMS),
@@ -278,11 +283,17 @@ def run(params_path: Path, paths: Paths) -> dict:
     repeated = tables.repeated_cv_table(paths.repeated_cv, repeated_models, targets)
     tables.write_table_formats(repeated, stem("repeated_cv"),
                                "SMAE over repeated draws of the stratified folds (fold-choice noise)")
+    front_records = crabnet_cpu_front.read_records(paths.crabnet_front)
+    if front_records:
+        chosen = crabnet_cpu_front.measured_point(front_records, profile_crabnet)
+        figures.crabnet_front(crabnet_cpu_front.reference_table(front_records),
+                              crabnet_cpu_front.crabnet_defaults(front_records),
+                              "" if chosen is None else chosen["point"], crabnet_cpu_front.TODAY,
+                              crabnet_cpu_front.GPU_REFERENCE, crabnet_cpu_front.BAR, stem("crabnet_front"))
     write_markdown(paths.in_paper(paths_module.REPRODUCTION),
                    reproduction_markdown(comparison, cv_metrics, published, schemes, profile, timings["versions"],
                                          len(electrodes))
-                   + "\n".join(crabnet_cpu_front.reproduction_section(
-                       crabnet_cpu_front.read_records(paths.crabnet_front), profile_crabnet, profile)) + "\n"
+                   + "\n".join(crabnet_cpu_front.reproduction_section(front_records, profile_crabnet, profile)) + "\n"
                    + tables.uncertainty_markdown(uncertainty, published, settings.equivalence_margin, schemes)
                    + tables.repeated_cv_markdown(repeated) + references_markdown())
     tables.write_table_formats(comparison.round(4), stem("comparison_published"),
