@@ -5,7 +5,8 @@ import pandas as pd
 from pymatgen.core import Composition
 
 from electrode_ml.screening.chemistry import (
-    ALLOY, balanced, most_likely_oxidation_states, redox_couple, species_label, user_electrode,
+    ALLOY, balanced, beyond_anion_limit, carries_charge, highest_state, most_likely_oxidation_states, redox_couple, species_label,
+    user_electrode,
 )
 from electrode_ml.screening.generation import CandidateParams, generate_candidates
 from electrode_ml.screening.objectives import in_window, physical_bounds, product_bounds
@@ -37,6 +38,57 @@ def test_a_redox_dead_substitution_is_refused_by_the_redox_rule():
     assert "Co2+->Be2+" not in set(candidates["change"]) and metrics["candidates.failed.redox_couple"] >= 1
     alive = _candidate(pd.concat([candidates, rejected]), "Co2+->Fe2+")  # Fe takes 3+ too
     assert alive["redox_couple"] == "Fe2+/Fe3+"
+
+
+def test_the_anion_sets_how_high_a_couple_may_go():
+    """The ICSD's states per anion (SMACT's table): chromates exist, a Cr6+ fluoride does not; Fe4+
+    oxides (SrFeO3) exist, Fe4+ fluorides do not; a nitride is not judged."""
+    assert (highest_state("Cr", "O", -2), highest_state("Cr", "F", -1)) == (6, 5)
+    assert (highest_state("Fe", "O", -2), highest_state("Fe", "F", -1)) == (4, 3)
+    assert highest_state("Mn", "O", -2) == 5  # Mn6+ and Mn7+ below 1% of Mn oxides: not a redox centre
+    assert highest_state("Fe", "N", -3) is None
+    charged = dict(most_likely_oxidation_states("CrF6", "Li", rare_states=True))
+    discharged = dict(most_likely_oxidation_states("Li3CrF6", "Li"))
+    assert redox_couple(charged, discharged, "Li") == "Cr3+/Cr6+"  # balanced, with a couple: only the anion tells
+    assert beyond_anion_limit(charged, discharged) == "Cr6+ above Cr5+ with F-"
+    assert beyond_anion_limit(dict(most_likely_oxidation_states("FePO4", "Li", rare_states=True)),
+                              dict(most_likely_oxidation_states("LiFePO4", "Li"))) == ""
+
+
+def test_a_guess_that_moves_phosphorus_names_no_couple():
+    """pymatgen balances Li5CrFe3(PO4)4 as Cr6+ with P3+, and its charged state as Cr3+ with P5+: a
+    phosphate's P is no redox centre, so no couple (it topped an earlier screen as `Cr3+/Cr6+, P4.5+/P5+`)."""
+    charged = dict(most_likely_oxidation_states("CrFe3P4O16", "Li", rare_states=True))
+    discharged = dict(most_likely_oxidation_states("Li5CrFe3P4O16", "Li"))
+    assert charged["P"] != discharged["P"]
+    assert redox_couple(charged, discharged, "Li") == ""
+    assert user_electrode(Composition("Li5CrFe3(PO4)4"), "Li", Composition("CrFe3(PO4)4"))[0] == "redox_couple"
+    assert carries_charge("Fe", 2, 3) and carries_charge("O", -2, -1) and not carries_charge("P", 4.5, 5)
+    assert not carries_charge("Zn", 2, 3)  # beyond its common states
+
+
+def test_candidates_of_a_parent_beyond_its_anion_are_refused_by_the_anion_rule():
+    """Li3CrF6 charged to CrF6 (a Materials Project electrode, Cr3+/Cr6+): its ion swaps keep the
+    framework and so the Cr6+ fluoride; each is set aside under `anion_limit` and counted."""
+    candidates, metrics, rejected = generate_candidates(_known("CrF6", "Li3CrF6", "Li"), CandidateParams(substitutions=False),
+                                                        ions=("Li", "Na", "Mg"))
+    assert candidates.empty and set(rejected["failed_rule"]) == {"anion_limit"}
+    assert set(rejected["change"]) == {"Li->Na", "Li->Mg"} and metrics["candidates.failed.anion_limit"] == 2
+    assert metrics["candidates.known.beyond_anion_limit"] == 1
+    # The same couple in an oxide is within the limit (Li3CrO4-like chromates).
+    _, oxide_metrics, _ = generate_candidates(_known("CrO3", "Li6CrO6", "Li"), CandidateParams(substitutions=False),
+                                              ions=("Li", "Na"))
+    assert oxide_metrics["candidates.known.beyond_anion_limit"] == 0
+
+
+def test_a_users_fluoride_is_refused_above_its_anions_limit():
+    rule, couple, why = user_electrode(Composition("Li3CrF6"), "Li", Composition("CrF6"))
+    assert (rule, couple, why) == ("anion_limit", "Cr3+/Cr6+", "Cr6+ above Cr5+ with F-")
+    # Without the charged formula, the couple offered goes no higher than the anion allows: Mn4+'s
+    # next common state is 7+ (permanganates), which no fluoride holds.
+    assert user_electrode(Composition("Li2MnF6"), "Li") == ("redox_couple", "", "the discharged formula only")
+    assert user_electrode(Composition("LiMnF4"), "Li")[:2] == ("", "Mn3+/Mn4+")
+    assert user_electrode(Composition("LiCoO2"), "Li")[:2] == ("", "Co3+/Co4+")
 
 
 def test_a_substitution_that_unbalances_the_charged_state_is_refused_by_its_rule():
@@ -99,3 +151,19 @@ def test_energy_bounds_are_the_corner_extremes_of_the_clipped_factor_bounds():
     # unclipped, a negative capacity bound would have given another (wrong) interval
     raw_lower, _ = product_bounds(voltage[:, 0], voltage[:, 1], capacity[:, 0], capacity[:, 1])
     assert (raw_lower != lower).any()
+
+
+def test_the_balance_test_is_smacts_own_with_the_element_cache():
+    """`balanced` hands smact_validity elements built once (a speed-up); its answers must be smact's own."""
+    import smact.screening
+    from smact.screening import smact_validity
+
+    from electrode_ml.screening import chemistry
+
+    formulas = ["LiFePO4", "FePO4", "Hf2O5", "V2O5", "CsBePO4", "Li3CrF6", "NaCsBeO2", "Cu2Sb", "LiMn2O4", "KFeF3"]
+    own = [smact_validity(formula, use_pauling_test=True, include_alloys=True,
+                          oxidation_states_set=chemistry.OXIDATION_STATES_SET) for formula in formulas]
+    chemistry.balanced.cache_clear()
+    assert [chemistry.balanced(formula) for formula in formulas] == own
+    assert any(own) and not all(own)
+    assert smact.screening.element_dictionary is not chemistry._element_dictionary  # put back after each call

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from electrode_ml.compute import ONE_THREAD, ComputeParams, compute_params, map_in_workers
+from electrode_ml.compute import ONE_THREAD, UNSET_IN_WORKERS, ComputeParams, compute_params, map_in_workers
 from electrode_ml.data.targets import TARGETS
 from electrode_ml.evaluation.validation import fit_in_worker, held_out_predictions
 from electrode_ml.models.registry import make_model
@@ -49,7 +49,8 @@ def _worker_threads(_):
     import torch
 
     return {"torch": torch.get_num_threads(), "blas_and_openmp": {pool["num_threads"] for pool in threadpoolctl.threadpool_info()},
-            "environment": {name: os.environ.get(name) for name in [*ONE_THREAD, "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME"]}}
+            "environment": {name: os.environ.get(name) for name in [*ONE_THREAD, "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME"]},
+            "unset": {name: os.environ.get(name) for name in UNSET_IN_WORKERS}}
 
 
 def test_every_worker_runs_one_thread_in_the_parents_numerical_environment(monkeypatch):
@@ -60,6 +61,8 @@ def test_every_worker_runs_one_thread_in_the_parents_numerical_environment(monke
     for report in reports:
         assert report["torch"] == 1 and report["blas_and_openmp"] == {1}
         assert report["environment"] == {**ONE_THREAD, "OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "generic"}
+        # Dask's nanny would set MALLOC_TRIM_THRESHOLD_ (a CrabNet fit 1.5 times slower: compute.UNSET_IN_WORKERS).
+        assert report["unset"] == {"MALLOC_TRIM_THRESHOLD_": None}
 
 
 def _fails_on_two(item):

@@ -16,7 +16,7 @@ from electrode_ml.reporting.tables import (
     within_combined_two_sigma,
 )
 from electrode_ml.evaluation.conformal import TrustParams
-from electrode_ml.screening.retrospective import discovery_scores, recreated
+from electrode_ml.screening.retrospective import scored_rankings, verdict
 from electrode_ml.screening.screener import RANKING, SCREENED, ScreenParams, rank, screening_metrics
 from electrode_ml.stages import domain as domain_stage
 from electrode_ml.stages import report as report_stage
@@ -134,7 +134,7 @@ def write_synthetic_results(root: Path):
     write_synthetic_screening(root, paths, rng)
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05}, "trust": {"neighbours": 10},
-                                      "screen": {"top_per_ion": 3}, "discovery": {"hidden_ion": "Na"},
+                                      "screen": {"top_per_ion": 3}, "discovery": {"repeats": 50},
                                       "repeated_cv": {"models": ["control", "rf_magpie"]},
                                       "models": MODELS, "targets": TARGETS, "schemes": SCHEMES, "seed": 1,
                                       "profile": "quick", "profiles": {"quick": {}}}))
@@ -182,18 +182,29 @@ def write_synthetic_screening(root: Path, paths, rng, candidates: int = 40):
         "candidates.known.balanced_discharged": 9, "candidates.known.balanced_both": 8,
         "candidates.known.with_redox_couple": 9, "candidates.known.alloy": 1,
         "candidates.known.without_couple.too_many_sites": 0, "candidates.known.without_couple.no_guess_discharged": 0,
-        "candidates.known.without_couple.no_guess_charged": 1, "candidates.known.without_couple.no_state_change": 0})
-    hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3"], "composition": list(screened["composition"][[0, 4, 9]]),
-                           "working_ion": list(screened["working_ion"][[0, 4, 9]])}, index=[100, 101, 102])
-    found = recreated(ranking, hidden, pd.Series([900.0, 100.0, 700.0], index=hidden.index), 500.0)
-    scores = discovery_scores(found.loc[found["hit"], "rank"].to_numpy(), len(ranking), [5, 20])
+        "candidates.known.without_couple.no_guess_charged": 1, "candidates.known.without_couple.no_state_change": 0,
+        "candidates.known.without_couple.no_charge_carrier": 0})
+    rng = np.random.default_rng(3)
+    scores = []
+    for ion in ("Na", "K"):
+        hits = rng.random(60) < 0.3
+        signal = hits + rng.normal(scale=0.5, size=60)
+        for test in ("labelled", "generation"):
+            rankings = {"point": (signal, signal > 0.5), "lower": (signal - 0.2, None), "upper": (signal + 0.2, None),
+                        "control": (np.zeros(60), np.zeros(60, dtype=bool)), "random": (np.zeros(60), None)}
+            if test == "generation":
+                rankings["parent"] = (rng.random(60), None)
+            scores.append(scored_rankings(rankings, hits, 0.1, 50, 0).assign(ion=ion, test=test, size=60,
+                                                                            hits=int(hits.sum())))
+    scores = pd.concat(scores, ignore_index=True)
     paths.discovery.mkdir(parents=True)
-    found.to_csv(paths.discovery / "recreated.csv", index=False)
-    scores.to_csv(paths.discovery / "top_k.csv", index=False)
+    scores.to_csv(paths.discovery / "scores.csv", index=False)
+    pd.DataFrame({"ion": ["Na", "K"], "target": ["voltage", "voltage"], "electrodes": [60, 60], "mae": [0.5, 0.7],
+                  "smae": [0.8, 0.9], "coverage": [0.85, 0.7], "level": [0.9, 0.9]}).to_csv(paths.discovery / "errors.csv",
+                                                                                           index=False)
     _write_json(paths.discovery / "metrics.json", {
-        "discovery.Na.hidden": 3, "discovery.Na.candidates": len(ranking), "discovery.Na.recreated": len(found),
-        "discovery.Na.recreated_share": len(found) / 3, "discovery.Na.hits": int(found["hit"].sum()),
-        "discovery.Na.hit_threshold": 500.0})
+        "discovery.ions": 2, "discovery.Na.hidden": 60, "discovery.Na.recreating": 12, "discovery.K.hidden": 60,
+        "discovery.K.recreating": 9, "discovery.verdict": verdict(scores, "lower", "RF@Magpie")})
 
 
 @pytest.fixture
@@ -249,7 +260,7 @@ def test_every_table_is_written_as_markdown_latex_and_csv(report):
             "trust_clusters": len(MODELS) * len(TARGETS) * 3,
             "trust_novelty": len(pd.read_csv(report.paper / "tables" / "trust_novelty.csv")),
             "comparison_published": len(pd.read_csv(report.published)),
-            "screen_top_candidates": 9, "discovery_top_k": 2}
+            "screen_top_candidates": 9, "discovery_scores": 22}
     listed = {artefact.stem.removeprefix("tables/") for artefact in report_stage.ARTEFACTS.values()
               if artefact.stem.startswith("tables/")}
     assert listed == set(rows)
@@ -435,19 +446,28 @@ def test_the_screening_page_and_tables_hold_the_screen_and_discovery_numbers(rep
     assert top["rank"].is_monotonic_increasing
     for column in ("crabnet_voltage_V_lower", "crabnet_grav_capacity_mAh_g_upper", "rule", "parent_battery_id"):
         assert column in top
-    scores = pd.read_csv(report.paper / "tables" / "discovery_top_k.csv")
-    pd.testing.assert_frame_equal(scores, pd.read_csv(report.discovery / "top_k.csv").round(4))
+    scores = pd.read_csv(report.paper / "tables" / "discovery_scores.csv")
+    pd.testing.assert_frame_equal(scores, pd.read_csv(report.discovery / "scores.csv").round(4))
     page = (report.paper / "SCREENING.md").read_text()
     best = ranking.iloc[0]
     assert f"Best overall: {best['composition']} ({best['working_ion']}, charged " in page
     assert 1 not in set(ranking["row"])  # predicted outside the voltage window: screened, not ranked
     for column in ("charged_composition", "discharged_composition", "redox_couple", "inserted_ions"):
         assert column in top
-    assert "40 candidates kept: 20 by ion swap, 20 by substitution (the cap keeps every ion swap" in page
+    assert "40 candidates kept: 20 by ion swap, 20 by substitution (the cap keeps the most probable changes" in page
     assert "| generated (ion swaps and substitutions) | 55 |" in page and "| passing `redox_couple` (2 failed) | 40 |" in page
     assert "SMACT balances 90.0% of their charged states" in page and "A redox couple is found for 90.0%" in page
-    for row in scores.itertuples():
-        assert f"| {row.k} | {row.hits_in_top_k} | {row.precision:.3f} | {row.recall:.3f} | {row.daf:.2f} |" in page
+    raw = pd.read_csv(report.discovery / "scores.csv")  # the page formats the stage's own numbers
+    generation = raw[raw["test"] == "generation"].set_index(["ion", "ranking"])
+    for ion in ("Na", "K"):
+        lower = generation.loc[(ion, "lower")]
+        assert (f"| {ion} | 60 | {12 if ion == 'Na' else 9} | {int(lower['hits'])} | {lower['daf']:.2f} "
+                f"[{lower['daf_low']:.2f}, {lower['daf_high']:.2f}] |") in page
+    assert "| K | voltage | 0.7 | 0.900 | 70.0% |" in page
+    assert "**Verdict**: Labelled test: RF@Magpie ranked on its interval's lower bound beats random order in" in page
+    verdict_text = json.loads((report.discovery / "metrics.json").read_text())["discovery.verdict"]
+    assert f"**Verdict**: {verdict_text}" in page
+    assert verdict_text in (report.paper / "REPRODUCTION.md").read_text()  # the answer to the paper's claim
     assert (report.paper / "figures" / "evaluation" / "objective_against_novelty.png").exists()
 
 

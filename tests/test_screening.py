@@ -24,7 +24,7 @@ from electrode_ml.screening import screener
 from electrode_ml.screening.chemistry import USER_RULES
 from electrode_ml.screening.objectives import factor_level, product_bounds
 from electrode_ml.screening.prediction import PredictionError, prediction_column
-from electrode_ml.screening.retrospective import discovery_scores, recreated
+from electrode_ml.screening.retrospective import candidate_hits, ranking_scores, scored_rankings, verdict
 from electrode_ml.screening.screener import (
     RANKING,
     REJECTED,
@@ -322,25 +322,67 @@ def test_the_command_screens_a_csv_in_a_local_cluster_and_says_what_it_did(works
     assert metrics["screen.rejected"] == rejected
 
 
-def test_discovery_scores_are_matbench_discoverys_precision_recall_and_acceleration():
-    # 4 hits among 100 ranked candidates, at ranks 1, 3, 40 and 90: prevalence 0.04.
-    scores = discovery_scores(np.array([1, 3, 40, 90]), 100, [10, 50, 100]).set_index("k")
-    assert list(scores["hits_in_top_k"]) == [2, 3, 4]
-    np.testing.assert_allclose(scores["precision"], [0.2, 0.06, 0.04])
-    np.testing.assert_allclose(scores["recall"], [0.5, 0.75, 1.0])
-    np.testing.assert_allclose(scores["daf"], [5.0, 1.5, 1.0])  # the whole list: no better than random
-    empty = discovery_scores(np.array([], dtype=int), 100, [10])
-    assert empty["precision"].item() == 0 and empty["daf"].item() == 0
+def test_ranking_scores_are_matbench_discoverys_precision_recall_f1_and_acceleration():
+    # 4 hits among 100, at ranks 1, 3, 40 and 90: prevalence 0.04; the top 10%: 2 hits.
+    hits = np.zeros(100, dtype=bool)
+    hits[[0, 2, 39, 89]] = True
+    scores = -np.arange(100.0)  # row 0 ranked first
+    predicted = np.zeros(100, dtype=bool)
+    predicted[:10] = True
+    result = ranking_scores(scores, hits, predicted, 0.1)
+    assert result["precision"] == pytest.approx(0.2) and result["recall"] == pytest.approx(0.5)
+    assert result["daf"] == pytest.approx(5.0)
+    assert result["f1"] == pytest.approx(2 * 2 / (10 + 4))
+    assert ranking_scores(scores, hits, None, 1.0)["daf"] == pytest.approx(1.0)  # the whole list
+    # A constant score (the control) is random order: its expected hits, DAF 1 exactly.
+    assert ranking_scores(np.zeros(100), hits, None, 0.1)["daf"] == pytest.approx(1.0)
+    # Ties at the cut: rows 0 and 1 tie for the last place of the top 2 behind row 2 (a hit); one of them a hit.
+    tied = np.r_[1.0, 1.0, 2.0, np.zeros(97)]
+    assert ranking_scores(tied, hits, None, 0.02)["precision"] == pytest.approx((1 + 0.5) / 2)
 
 
-def test_a_hidden_electrode_is_recreated_by_its_best_ranked_candidate_and_is_a_hit_above_the_threshold():
-    ranking = pd.DataFrame({"rank": [1, 2, 3, 4], "row": [4, 1, 2, 3],
-                            "composition": ["NaMnO2", "NaFePO4", "NaMnO2", "NaCoO2"], "working_ion": ["Na", "Na", "Mg", "Na"]})
-    hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3"], "composition": ["NaMnO2", "NaCoO2", "NaNiO2"],
-                           "working_ion": ["Na", "Na", "Na"]}, index=[7, 8, 9])
-    found = recreated(ranking, hidden, pd.Series([300.0, 500.0, 900.0], index=[7, 8, 9]), threshold=400.0)
-    assert list(found["battery_id"]) == ["h1", "h2"]  # NaNiO2 never generated; Mg's NaMnO2 another electrode
-    assert list(found["rank"]) == [1, 4] and list(found["hit"]) == [False, True]
+def _synthetic_benchmark(shuffle: bool) -> pd.DataFrame:
+    """A target that is a simple function of two features, a random forest on them, scored as the
+    benchmark scores a hidden set; with `shuffle`, the training target shuffled (no signal)."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 5))
+    y = X[:, 0] * 2 + np.sin(X[:, 1]) + rng.normal(scale=0.2, size=1500)
+    train, test = slice(0, 1000), slice(1000, 1500)
+    y_train = rng.permutation(y[train]) if shuffle else y[train]
+    predicted = RandomForestRegressor(n_estimators=50, random_state=0).fit(X[train], y_train).predict(X[test])
+    threshold = np.quantile(y_train, 0.8)
+    hits = y[test] >= np.quantile(y[train], 0.8)
+    return scored_rankings({"point": (predicted, predicted >= threshold), "random": (np.zeros(500), None)},
+                           hits, 0.1, 300, 0).set_index("ranking")
+
+
+def test_the_benchmark_finds_a_real_signal_and_none_in_a_shuffled_target():
+    real = _synthetic_benchmark(shuffle=False).loc["point"]
+    assert real["daf"] > 3 and real["daf_low"] > 2 and real["daf_minus_random_low"] > 1
+    shuffled = _synthetic_benchmark(shuffle=True).loc["point"]
+    assert shuffled["daf_low"] < 1 < shuffled["daf_high"]
+    assert shuffled["daf_minus_random_low"] < 0 < shuffled["daf_minus_random_high"]
+
+
+def test_a_candidate_counts_once_however_many_hidden_electrodes_it_recreates():
+    candidates = pd.DataFrame({"composition": ["NaMnO2", "NaFePO4", "NaCoO2"], "working_ion": ["Na", "Na", "Na"]})
+    hidden = pd.DataFrame({"battery_id": ["h1", "h2", "h3", "h4"], "composition": ["NaMnO2", "NaMnO2", "NaCoO2", "NaNiO2"],
+                           "working_ion": ["Na"] * 4}, index=[7, 8, 9, 10])
+    marked = candidate_hits(candidates, hidden, pd.Series([300.0, 500.0, 100.0, 900.0], index=[7, 8, 9, 10]), 400.0)
+    assert list(marked["recreates"]) == ["h1 h2", "", "h3"]
+    assert list(marked["hit"]) == [True, False, False]  # NaMnO2's best re-created electrode is a hit; once
+    assert marked["known_objective"].iloc[0] == 500.0 and np.isnan(marked["known_objective"].iloc[1])
+
+
+def test_the_verdict_is_read_off_the_intervals():
+    table = pd.DataFrame({"test": ["generation"] * 2, "ranking": ["lower"] * 2, "ion": ["Na", "K"],
+                          "daf_minus_random_low": [0.5, -0.2], "daf_minus_random_high": [2.0, 0.3],
+                          "daf_minus_parent_low": [-1.0, -2.0], "daf_minus_parent_high": [0.5, -0.5]})
+    sentence = verdict(table, "lower", "RF@Magpie")
+    assert "beats random order in 1 of 2 hidden ions (Na)" in sentence
+    assert "beats the parent's known objective in 0 and loses to it in 1 (K)" in sentence
 
 
 def test_the_pareto_front_keeps_each_candidate_no_other_beats_on_both_counts():

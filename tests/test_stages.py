@@ -190,27 +190,20 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
-@pytest.mark.slow  # the candidates and discovery stages through the command line on 150 rows
-def test_candidates_and_the_discovery_check_on_real_sample(magpie_workspace):
-    import joblib
-
-    from electrode_ml.evaluation.novelty import Domain
-
-    workspace = magpie_workspace
+def _discovery_params(workspace) -> None:
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params.update({"candidates": {"max_candidates": 400}, "trust": {"neighbours": 10},
                    "screen": {"models": ["rf_magpie"], "rank_model": "rf_magpie", "partition_rows": 100},
-                   "discovery": {"hidden_ion": "Na", "top_k": [10, 100]}, "compute": {"workers": 2}})
+                   "discovery": {"min_electrodes": 15, "repeats": 50, "calibration_folds": 2},
+                   "compute": {"workers": 2}})
     (workspace / "params.yaml").write_text(yaml.safe_dump(params))
-    for target in ("voltage", "grav_capacity"):
-        result = _electrode_ml("cv", "--model", "rf_magpie", "--target", target, "--scheme", "stratified5", cwd=workspace)
-        assert result.returncode == 0, result.stderr
-    electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
-    magpie = pd.read_parquet(workspace / "results/features/magpie.parquet")
-    (workspace / "results/trust").mkdir(parents=True)
-    joblib.dump(Domain.fit(magpie.loc[electrodes["battery_id"]], electrodes["working_ion"], electrodes["composition"],
-                           5, threshold=9.0), workspace / "results/trust/domain.joblib")
 
+
+@pytest.mark.slow  # the candidates and discovery stages through the command line on 150 rows
+def test_candidates_and_the_discovery_benchmark_on_real_sample(magpie_workspace):
+    workspace = magpie_workspace
+    _discovery_params(workspace)
+    electrodes = pd.read_csv(workspace / "results/prepared/electrodes.csv")
     result = _electrode_ml("candidates", cwd=workspace)
     assert result.returncode == 0, result.stderr
     candidates = pd.read_parquet(workspace / "results/candidates/candidates.parquet")
@@ -220,20 +213,88 @@ def test_candidates_and_the_discovery_check_on_real_sample(magpie_workspace):
     known = set(zip(electrodes["composition"], electrodes["working_ion"]))
     assert not known & set(zip(candidates["composition"], candidates["working_ion"]))
     assert set(candidates["parent_battery_id"]) <= set(electrodes["battery_id"])
+    generated = pd.read_parquet(workspace / "results/candidates/generated.parquet")
+    assert len(generated) == metrics["candidates.ion_swap.generated"] + metrics["candidates.substitution.generated"]
 
     result = _electrode_ml("discovery", cwd=workspace)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((workspace / "results/discovery/metrics.json").read_text())
-    hidden = int((electrodes["working_ion"] == "Na").sum())
-    assert metrics["discovery.Na.hidden"] == hidden > 0
-    found = pd.read_csv(workspace / "results/discovery/recreated.csv")
-    assert len(found) == metrics["discovery.Na.recreated"] and set(found["working_ion"]) <= {"Na"}
-    # Every re-created electrode is a hidden one, found by a candidate made from a visible parent.
-    assert set(found["battery_id"]) <= set(electrodes.loc[electrodes["working_ion"] == "Na", "battery_id"])
-    assert not set(found["parent_battery_id"]) & set(found["battery_id"])
-    scores = pd.read_csv(workspace / "results/discovery/top_k.csv")
-    assert list(scores["k"]) == [10, 100]
-    assert (scores["hits_in_top_k"] <= metrics["discovery.Na.hits"]).all()
+    counts = electrodes["working_ion"].value_counts()
+    ions = sorted(counts[counts >= 15].index)
+    assert metrics["discovery.ions"] == len(ions) >= 2
+    scores = pd.read_csv(workspace / "results/discovery/scores.csv")
+    assert sorted(scores["ion"].unique()) == ions
+    for ion in ions:
+        assert metrics[f"discovery.{ion}.hidden"] == counts[ion]
+        labelled = scores[(scores["ion"] == ion) & (scores["test"] == "labelled")]
+        assert set(labelled["ranking"]) == {"point", "lower", "upper", "control", "random"}
+        assert (labelled["daf_low"] <= labelled["daf_high"]).all()
+    marked = pd.read_csv(workspace / "results/discovery/candidates.csv", keep_default_na=False)
+    # Every candidate of a hidden ion comes from a parent of another ion, and re-creates only hidden electrodes.
+    parent_ion = marked["parent_battery_id"].map(electrodes.set_index("battery_id")["working_ion"])
+    assert (marked["working_ion"] == marked["hidden_ion"]).all() and (parent_ion != marked["hidden_ion"]).all()
+    recreated = {battery_id for ids in marked["recreates"] for battery_id in ids.split()}
+    assert recreated <= set(electrodes.loc[electrodes["working_ion"].isin(ions), "battery_id"])
+    assert metrics["discovery.verdict"].startswith("Labelled test:")
+
+
+def test_no_hidden_electrode_reaches_what_the_discovery_benchmark_learns_from(magpie_workspace, monkeypatch):
+    """Spies on the four things the benchmark learns from (training, interval calibration, domain,
+    hit threshold): for each hidden ion, none of its electrodes may reach any of them. Fails when
+    the split leaks (tried: hiding nothing from the fits, or taking the threshold over every electrode)."""
+    from electrode_ml import paths as paths_module
+    from electrode_ml.screening.generation import CandidateParams
+    from electrode_ml.stages import candidates as candidates_stage
+    from electrode_ml.stages import discovery
+
+    workspace = magpie_workspace
+    monkeypatch.chdir(workspace)
+    _discovery_params(workspace)
+    candidates_stage.run(CandidateParams(max_candidates=400), paths_module.ELECTRODES, paths_module.PAIRS,
+                         paths_module.CANDIDATES)
+    seen: dict[str, set] = {"training": set(), "calibration": set(), "domain": set(), "hit_threshold": set()}
+
+    def in_process(function, items, compute, shared=(), sizes=None, **_):
+        for _, ids in items:
+            seen["training"].update(ids)
+        return [function(item, *shared) for item in items]
+
+    def spied_calibrate(predictions, *arguments):
+        seen["calibration"].update(predictions["battery_id"])
+        return calibrate(predictions, *arguments)
+
+    class SpiedDomain(discovery.Domain):
+        @classmethod
+        def fit(cls, X, *arguments, **keywords):
+            seen["domain"].update(X.index)
+            return Domain.fit(X, *arguments, **keywords)
+
+    def spied_threshold(visible_objective, quantile):
+        seen["hit_threshold"].update(electrodes.loc[visible_objective.index, "battery_id"])
+        return hit_threshold(visible_objective, quantile)
+
+    calibrate, Domain, hit_threshold, qualifying_ions = (discovery.calibrate, discovery.Domain, discovery.hit_threshold,
+                                                         discovery.qualifying_ions)
+    electrodes = pd.read_csv(paths_module.ELECTRODES)
+    monkeypatch.setattr(discovery, "map_in_workers", in_process)
+    monkeypatch.setattr(discovery, "calibrate", spied_calibrate)
+    monkeypatch.setattr(discovery, "Domain", SpiedDomain)
+    monkeypatch.setattr(discovery, "hit_threshold", spied_threshold)
+    # One ion at a time, so that what each part saw belongs to that ion's benchmark.
+    for ion in qualifying_ions(electrodes["working_ion"], 15):
+        for part in seen.values():
+            part.clear()
+        monkeypatch.setattr(discovery, "qualifying_ions", lambda ions, minimum, ion=ion: [ion])
+        discovery.run(Path("params.yaml"), paths_module.ELECTRODES, paths_module.feature_table("magpie"),
+                      paths_module.MODEL_INPUTS, paths_module.FEATURE_NAN_COUNTS, paths_module.CANDIDATES_GENERATED,
+                      workspace / "results/discovery")
+        hidden = set(electrodes.loc[electrodes["working_ion"] == ion, "battery_id"])
+        visible = set(electrodes["battery_id"]) - hidden
+        for part, ids in seen.items():
+            assert ids and not ids & hidden, f"{part} saw {len(ids & hidden)} hidden {ion} electrodes"
+            assert ids <= visible
+        used = pd.read_csv(workspace / "results/discovery/used.csv")
+        assert not set(used["battery_id"]) & hidden
 
 
 class RidgeMagpie(RegressorMixin, BaseEstimator):

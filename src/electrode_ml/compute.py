@@ -73,8 +73,19 @@ def fit_client(params: ComputeParams, tasks: int, memory_limit: str | int = 0):
         yield client
 
 
+# Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns, so that glibc hands freed
+# memory back to the system sooner. Setting it at all also switches off glibc's dynamic mmap
+# threshold: every allocation over 128 KiB is then a fresh mmap and munmap, and each of its pages a
+# new page fault. A CrabNet fit of the quick profile allocates such tensors at every step: 35 s
+# instead of 23 s, with 6.9 s in the kernel instead of 0.4 s and 6.2 million page faults instead of
+# 0.1 million (the same fit in a plain process with and without the variable, measured back to back
+# on 2 cores). Its results are the same bytes either way: the allocator moves no number.
+UNSET_IN_WORKERS = ("MALLOC_TRIM_THRESHOLD_",)
+
+
 def local_cluster(workers: int, memory_limit: str | int = 0):
     """A `LocalCluster` of `workers` one-thread worker processes, each held to `memory_limit`."""
+    import dask
     from dask.distributed import LocalCluster
 
     # The workers inherit this process's environment (the numerical pins included) plus ONE_THREAD.
@@ -84,8 +95,11 @@ def local_cluster(workers: int, memory_limit: str | int = 0):
     # traceback at ERROR, though nothing failed; an error in a fit comes back as itself (below).
     # No progress bars from the workers (matminer draws one per block it featurizes, modnet offers no
     # switch): the stage draws one over its tasks.
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                        dashboard_address=None, silence_logs=logging.CRITICAL, env={**ONE_THREAD, "TQDM_DISABLE": "1"})
+    # None unsets a variable of Dask's pre-spawn environment (read as each worker's nanny is made).
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{name}": None for name in UNSET_IN_WORKERS}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                            dashboard_address=None, silence_logs=logging.CRITICAL,
+                            env={**ONE_THREAD, "TQDM_DISABLE": "1"})
 
 
 def _quietly(function: Callable, item, *shared):

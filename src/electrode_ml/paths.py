@@ -10,6 +10,7 @@ from pathlib import Path
 RESULTS = Path("results")
 PAPER = Path("paper")
 PUBLISHED_TABLE = Path("reference/published_table.csv")
+CRABNET_GPU_REFERENCE = Path("reference/crabnet_gpu_reference.json")  # crabnet's defaults on a CUDA GPU, one fold
 
 # Wall-clock records: written beside the results, never part of them (see provenance.py).
 TIMINGS = "timings.json"
@@ -112,6 +113,7 @@ def repeated_cv_cell(model: str, target: str, root: Path = REPEATED_CV) -> Path:
 CANDIDATES = RESULTS / "candidates"
 CANDIDATE_TABLE = CANDIDATES / "candidates.parquet"
 CANDIDATES_REJECTED = CANDIDATES / "rejected.parquet"  # candidates a chemistry rule set aside
+CANDIDATES_GENERATED = CANDIDATES / "generated.parquet"  # every candidate made, before any is dropped (discovery)
 CANDIDATE_METRICS = CANDIDATES / METRICS
 SCREEN = RESULTS / "screen"
 SCREEN_METRICS = SCREEN / METRICS

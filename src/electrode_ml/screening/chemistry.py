@@ -10,15 +10,24 @@ charge-balanced, and an element whose oxidation state changes between them (the 
   So a candidate is judged against its parent: it must not break a balance its parent had.
 - Redox couple: pymatgen's most likely oxidation states of each state (the working ion at its
   formal charge); every host element whose mean state differs between them carries the charge
-  (`Fe2+/Fe3+`). A host with no balanced guess in its discharged state whose charged state is
-  metallic (every element at state 0: Cu, Sn, Cu2Sb) takes the ion as an alloy (`alloy`).
+  (`Fe2+/Fe3+`), if it can (`carries_charge`: not phosphorus or another polyanion centre, and
+  within its common states). A host with no balanced guess in its discharged state whose charged
+  state is metallic (every element at state 0: Cu, Sn, Cu2Sb) takes the ion as an alloy (`alloy`).
+- A state the anion allows: the couple's upper state may not exceed the highest state its element
+  takes with the host's anion in the ICSD (`highest_state`: Cr goes to 6+ in oxides, chromates,
+  but to 5+ in fluorides; Fe to 4+ in oxides, 3+ in fluorides). Without it, a charged state that
+  no common states balance falls back on rare ones (`most_likely_oxidation_states`), and an
+  electrode such as Li3CrF6 -> CrF6 (Cr3+/Cr6+, a fluoride no one has made) looks like a 3-electron
+  cathode; its ion swaps and substitutions topped the screen.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import warnings
+from pathlib import Path
 
 # The formal charge each working ion carries into the host, in elementary charges.
 ION_CHARGES = {"Li": 1, "Na": 1, "K": 1, "Rb": 1, "Cs": 1, "Mg": 2, "Ca": 2, "Zn": 2, "Al": 3, "Y": 3}
@@ -37,7 +46,15 @@ RULES = {
     "charged_balance": "its charged state is not charge-balanced (SMACT) where its parent's was",
     "discharged_balance": "its discharged state is not charge-balanced (SMACT) where its parent's was",
     "redox_couple": "no element changes its oxidation state between the charged and discharged states",
+    "anion_limit": "its redox couple goes above the highest state its element takes with the host's anion (ICSD)",
 }
+# A state counts as one the element takes with an anion when at least this share of the ICSD's
+# compounds of the element with that anion hold it (SMACT's species-anion table, below). 1% keeps
+# Fe4+ oxides (1.5%: SrFeO3), Ni4+ oxides (2.6%) and Cu3+ oxides (3.4%), and rules out Mn7+ and
+# Mn6+ as redox centres of an oxide framework (0.9%, 0.7%: permanganates and manganates, made
+# in solution, never cycled), and every state the ICSD never saw with the anion (Cr6+ and Fe4+
+# fluorides, Ni4+ and Cu3+ sulfides).
+STATE_SHARE_SEEN = 0.01
 
 
 @functools.lru_cache(maxsize=None)
@@ -54,10 +71,15 @@ def _element_dictionary(symbols) -> dict:
 @contextlib.contextmanager
 def _elements_built_once():
     """`smact_validity` builds every element's `smact.Element` (its data tables read again) on each
-    call, 1.3 ms of its 1.4: hand it the ones already built, for the duration of the call."""
+    call, 1.3 ms of its 1.4: hand it the ones already built, for the duration of the call. A speed-up
+    only, resting on smact 4.0's module layout (the lock's version): where a release has no
+    `element_dictionary` to replace, the call runs as smact wrote it."""
     import smact.screening
 
-    original = smact.screening.element_dictionary
+    original = getattr(smact.screening, "element_dictionary", None)
+    if original is None:
+        yield
+        return
     smact.screening.element_dictionary = _element_dictionary
     try:
         yield
@@ -85,10 +107,33 @@ def species_label(element: str, state: float) -> str:
     return f"{element}{'' if magnitude == '1' else magnitude}{'+' if state > 0 else '-'}"
 
 
+# Elements whose positive states never carry an insertion electrode's charge: hydrogen and the
+# centres of the polyanions a framework is built of (borate, carbonate, nitrate, silicate,
+# phosphate, sulfate, selenate, arsenate). A guess in which one of them changes its state between
+# the two formulas (P4.5+/P5+ beside Cr3+/Cr6+ in a phosphate) balances the charge on paper only.
+NOT_REDOX_CENTRES = frozenset({"H", "B", "C", "N", "Si", "P", "S", "Se", "As"})
+
+
+def carries_charge(element: str, low: float, high: float) -> bool:
+    """Whether an element going from state `low` to `high` can be a redox centre: an anion (both
+    states negative: O2-/O-), or a cation outside `NOT_REDOX_CENTRES` that starts no lower than its
+    lowest common (ICSD) positive state and ends no higher than the highest state it is known in
+    (pymatgen's `oxidation_states`: Fe4+ yes, Zn3+ no; how high an anion lets it go is
+    `beyond_anion_limit`'s question)."""
+    from pymatgen.core import Element
+
+    if high <= 0:
+        return True
+    positive = [state for state in common_states(element) if state > 0]
+    return (element not in NOT_REDOX_CENTRES and bool(positive) and low >= min(positive) - 1e-6
+            and high <= max(Element(element).oxidation_states) + 1e-6)
+
+
 def redox_couple(charged_states: dict[str, float], discharged_states: dict[str, float], ion: str) -> str:
     """The couples of the host elements whose mean state differs between the two states
     (`Fe2+/Fe3+`, several joined by `, `), `alloy` for a metallic host that takes the ion as an
-    alloy, or "" (none found: no element changes, or a state has no guess)."""
+    alloy, or "" (none found: no element changes, a state has no guess, or the guess moves an
+    element that cannot carry the charge: `carries_charge`)."""
     if not discharged_states:
         metallic = charged_states and all(state == 0 for element, state in charged_states.items() if element != ion)
         return ALLOY if metallic else ""
@@ -98,8 +143,60 @@ def redox_couple(charged_states: dict[str, float], discharged_states: dict[str, 
     for element in sorted(set(charged_states) & set(discharged_states) - {ion}):
         low, high = sorted((discharged_states[element], charged_states[element]))
         if not math.isclose(low, high, abs_tol=1e-6):
+            if not carries_charge(element, low, high):
+                return ""
             couples.append(f"{species_label(element, low)}/{species_label(element, high)}")
     return ", ".join(couples)
+
+
+@functools.lru_cache(maxsize=None)
+def _species_anion_shares() -> dict[tuple[str, str], float]:
+    """(anion, cation) species labels ("F-1", "Cr6") -> the share of the ICSD's compounds of that
+    cation's element with that anion in which the cation holds that state: SMACT's
+    oxidation_state_probability_table (Walsh et al., Faraday Discuss. 208, 2018; anions O, S, Se,
+    Te, F, Cl, Br, I)."""
+    from smact import data_directory
+
+    with (Path(data_directory) / "oxidation_state_probability_table.json").open() as table:
+        return {(anion, cation): share for anion, cation, share in json.load(table)}
+
+
+def _species_key(element: str, state: int) -> str:
+    return f"{element}{state}"
+
+
+@functools.lru_cache(maxsize=None)
+def highest_state(element: str, anion: str, anion_state: int) -> int | None:
+    """The highest oxidation state `element` takes with the anion (`anion` at `anion_state`) in at
+    least `STATE_SHARE_SEEN` of the ICSD's compounds of the two; None where the table has neither
+    the anion nor the element with it (a nitride, a hydride: not judged)."""
+    shares = _species_anion_shares()
+    anion_key = _species_key(anion, anion_state)
+    seen = [int(cation[len(element):]) for (anion_, cation), share in shares.items()
+            if anion_ == anion_key and cation[:len(element)] == element and cation[len(element):].isdigit()
+            and share >= STATE_SHARE_SEEN]
+    return max(seen) if seen else None
+
+
+def state_limit(element: str, discharged_states: dict[str, float]) -> int | None:
+    """The highest state `element` may take in a host whose anions are the negative states of
+    `discharged_states`: the most any of them allows (an oxyfluoride allows what its oxide does);
+    None where no anion of the host is judged."""
+    limits = [highest_state(element, anion, round(state)) for anion, state in discharged_states.items()
+              if state < 0 and math.isclose(state, round(state))]
+    limits = [limit for limit in limits if limit is not None]
+    return max(limits) if limits else None
+
+
+def beyond_anion_limit(charged_states: dict[str, float], discharged_states: dict[str, float]) -> str:
+    """The first element whose state rises between the two states above its `state_limit`, as
+    `Cr6+ above Cr5+ with F-` ("" for none): the `anion_limit` rule."""
+    anions = " ".join(species_label(element, state) for element, state in sorted(discharged_states.items()) if state < 0)
+    for element, (low, high) in sorted(state_changes(charged_states, discharged_states).items()):
+        limit = state_limit(element, discharged_states) if high > low and high > 0 else None
+        if limit is not None and high > limit + 1e-6:
+            return f"{species_label(element, high)} above {species_label(element, limit)} with {anions}"
+    return ""
 
 
 def state_changes(charged_states: dict[str, float], discharged_states: dict[str, float]) -> dict[str, tuple[float, float]]:
@@ -159,6 +256,7 @@ USER_RULES = {
     "charged_balance": "the charged formula is not charge-balanced (SMACT)",
     "discharged_balance": "the discharged formula is not charge-balanced (SMACT)",
     "redox_couple": "no element can change its oxidation state as the working ion leaves",
+    "anion_limit": "its redox couple goes above the highest state its element takes with the host's anion (ICSD)",
 }
 CHARGED_COLUMN = "charged_composition"
 
@@ -168,17 +266,20 @@ def oxidizable(discharged_states: dict[str, float], ion: str) -> str:
     has the next higher state among its common ones; "" if none."""
     couples = []
     for element, state in sorted(discharged_states.items()):
-        if element == ion or state <= 0:  # a cation gives up electrons; anion redox needs the charged state to tell
-            continue
-        higher = sorted(state_ for state_ in common_states(element) if state_ > state + 1e-6)
+        if element == ion or state <= 0 or element in NOT_REDOX_CENTRES:  # a cation gives up electrons; anion
+            continue  # redox needs the charged state to tell
+        limit = state_limit(element, discharged_states)
+        higher = sorted(state_ for state_ in common_states(element)
+                        if state_ > state + 1e-6 and (limit is None or state_ <= limit))
         if higher:
             couples.append(f"{species_label(element, state)}/{species_label(element, higher[0])}")
     return ", ".join(couples)
 
 
 def user_electrode(discharged, ion: str, charged=None) -> tuple[str, str, str]:
-    """(failed rule or "", redox couple, what the redox test read) of a user's candidate: parsed
-    compositions, `charged` None when the list gives no charged formula."""
+    """(failed rule or "", redox couple, what the redox test read or why it failed) of a user's
+    candidate: parsed compositions, `charged` None when the list gives no charged formula. With the
+    discharged formula only, a couple goes no higher than the host's anion allows (`state_limit`)."""
     from electrode_ml.data.electrodes import charge_discharge_mismatch
 
     if charged is not None and (mismatch := charge_discharge_mismatch(charged, discharged, ion)) is not None:
@@ -192,6 +293,8 @@ def user_electrode(discharged, ion: str, charged=None) -> tuple[str, str, str]:
         charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
                           if guessable(charged) else {})
         couple, read = redox_couple(charged_states, discharged_states, ion), "both formulas"
+        if couple and (beyond := beyond_anion_limit(charged_states, discharged_states)):
+            return "anion_limit", couple, beyond
     else:
         host_metallic = not discharged_states and all(element.is_metal for element in discharged if str(element) != ion)
         couple, read = (ALLOY if host_metallic else oxidizable(discharged_states, ion)), "the discharged formula only"

@@ -14,15 +14,18 @@ one, each applied to every known electrode (its pair of formulas, `data.electrod
   Where the replaced element is the redox centre, the new one must take its charged-state
   oxidation state too (SMACT's ICSD states), or the couple is lost.
 
-Then the rules of `screening.chemistry`, judged against the parent: both states charge-balanced
-where the parent's were, and a redox couple. A candidate failing one is set aside under the rule's
+Then the rules of `screening.chemistry`, the balance judged against the parent: both states
+charge-balanced where the parent's were, a redox couple, and its upper state one the host's anion
+allows (an ion swap keeps the parent's framework and so its verdict). A candidate failing one is set aside under the rule's
 name (`rejected`), never silently dropped.
 
 A candidate is identified as a known electrode is (`data.electrodes.composition_groups`): its
 reduced composition and its working ion. Candidates that are known electrodes are dropped, and of
 several that are the same candidate one is kept: an ion swap before a substitution, the most
 probable substitution first, then by parent battery_id and change. The cap keeps the most
-plausible: every ion swap (the parent's own framework), then substitutions by probability.
+plausible, ion swaps and substitutions in one order: the probability of the change in the same
+Hautier table (an ion swap's is that of the new ion's species replacing the old one's: Li+ -> Na+
+0.095, Li+ -> Mg2+ 0.009), so that neither way fills the cap by count alone.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from electrode_ml.screening.chemistry import (
     ION_CHARGES,
     RULES as CHEMISTRY_RULES,
     balanced,
+    beyond_anion_limit,
     common_states,
     guessable,
     integer_formula,
@@ -52,6 +56,9 @@ CANDIDATE_COLUMNS = ("candidate_id", "composition", "working_ion", "charged_comp
                      "inserted_ions", "redox_couple", "parent_battery_id", "rule", "change", "probability",
                      "oxidation_states")
 REJECTED_COLUMNS = (*CANDIDATE_COLUMNS[1:], "failed_rule")
+GENERATED_COLUMNS = (*CANDIDATE_COLUMNS[1:7], "parent_battery_id", *CANDIDATE_COLUMNS[8:], "failed_rule")
+# The order of `generated_pool`: an ion swap before a substitution, the most probable change first.
+GENERATED_ORDER = ("rule_rank", "improbability", "parent_battery_id", "change")
 STATES = ("discharged", "charged")  # which formula is a candidate's `composition` (prepare.composition_column)
 
 
@@ -61,8 +68,7 @@ class CandidateParams:
     ion_swaps: bool = True  # swap the working ion for every other ion of the data
     substitutions: bool = True  # substitute host elements by pymatgen's substitution probabilities
     substitution_threshold: float = 0.001  # least conditional probability of a substitution, in (0, 1)
-    max_candidates: int = 20000  # the most plausible this many when more pass the rules: ion swaps, then by probability
-    seed: int = 42  # of the sample of ion swaps, if they alone exceed the cap
+    max_candidates: int = 20000  # the most plausible this many when more pass the rules: by the change's probability
 
     def __post_init__(self):
         if not 0 < self.substitution_threshold < 1:
@@ -106,6 +112,35 @@ def ion_swap_candidates(charged, discharged, ion: str, ions: tuple[str, ...]) ->
 
 
 @functools.lru_cache(maxsize=None)
+def _substitution_weights():
+    """pymatgen's Hautier table, its species sorted, each pair's weight exp(lambda) and each
+    species' normalization sum_u exp(lambda(s, u)).
+
+    pymatgen sums its normalizations over a set of species, in an order that PYTHONHASHSEED sets,
+    which moves the last bits of a probability (and could move one across a threshold): the same
+    sum here over a sorted list, exactly rounded by fsum."""
+    from pymatgen.analysis.structure_prediction.substitution_probability import SubstitutionProbability
+
+    table = SubstitutionProbability()
+    species = sorted(table.species, key=lambda one: (one.symbol, one.oxi_state))
+    weights = {old: {new: math.exp(table.get_lambda(old, new)) for new in species} for old in species}
+    return table, species, weights, {old: math.fsum(weights[old].values()) for old in species}
+
+
+def ion_swap_probability(ion: str, new_ion: str) -> float:
+    """P(new | old) of the new ion's species replacing the old one's at their formal charges
+    (Li+ -> Mg2+), as `substitution_table` reads a substitution; 0 for a pair the table never
+    observed (Cs+ -> Al3+)."""
+    from pymatgen.core import Species
+
+    table, _, weights, normalizations = _substitution_weights()
+    old, new = Species(ion, ION_CHARGES[ion]), Species(new_ion, ION_CHARGES[new_ion])
+    if old not in weights or new not in weights or table.get_lambda(old, new) == table.alpha:
+        return 0.0
+    return weights[old][new] / normalizations[old]
+
+
+@functools.lru_cache(maxsize=None)
 def substitution_table(threshold: float) -> dict[tuple[str, int], tuple[tuple[str, float], ...]]:
     """For every species (element, oxidation state) of the Hautier table, the other elements that
     replace it at the same oxidation state with probability >= `threshold`: (element, probability),
@@ -124,17 +159,10 @@ def substitution_table(threshold: float) -> dict[tuple[str, int], tuple[tuple[st
     weight exp(alpha), which for a species seen rarely passes the threshold alone (W2+ -> Xe2+ and
     every other 2+ species at 0.0021; 1,697 of the 4,843 same-state pairs at 0.001 were never seen).
     """
-    from pymatgen.analysis.structure_prediction.substitution_probability import SubstitutionProbability
-
-    table = SubstitutionProbability()
-    # pymatgen sums its normalizations over a set of species, in an order that PYTHONHASHSEED sets,
-    # which moves the last bits of a probability (and could move one across the threshold): the
-    # same sum here over a sorted list, exactly rounded by fsum.
-    species = sorted(table.species, key=lambda one: (one.symbol, one.oxi_state))
-    weights = {old: {new: math.exp(table.get_lambda(old, new)) for new in species} for old in species}
+    table, species, weights, normalizations = _substitution_weights()
     replacements = {}
     for old in species:
-        normalization = math.fsum(weights[old].values())
+        normalization = normalizations[old]
         probable = [(new.symbol, weights[old][new] / normalization) for new in species
                     if new.oxi_state == old.oxi_state and new.symbol != old.symbol
                     and table.get_lambda(old, new) != table.alpha
@@ -152,7 +180,8 @@ def species_name(element: str, state: int) -> str:
 
 def substitution_candidates(charged, discharged, ion: str, threshold: float,
                             allowed_elements: frozenset[str]) -> list[tuple]:
-    """(charged, discharged, change, probability, oxidation states, redox couple) of every
+    """(charged, discharged, change, probability, oxidation states, redox couple, the couple's
+    state beyond the anion's limit or "") of every
     substitution of one host element of the pair (`discharged` reduced, holding the working ion
     `ion`) by an element of `allowed_elements` at the same oxidation state in the discharged state,
     with probability >= `threshold` (`substitution_table`). The new element is in neither formula
@@ -182,41 +211,47 @@ def substitution_candidates(charged, discharged, ion: str, threshold: float,
             # state such as Fe3.4+: some Fe4+).
             lost = element in changes and not {math.floor(changes[element][1]), math.ceil(changes[element][1])} <= \
                 common_states(new_element)
-            couple = "" if lost else redox_couple({rename.get(e, e): v for e, v in charged_states.items()},
-                                                  {rename.get(e, e): v for e, v in states}, ion)
+            new_charged_states = {rename.get(e, e): v for e, v in charged_states.items()}
+            new_discharged_states = {rename.get(e, e): v for e, v in states}
+            couple = "" if lost else redox_couple(new_charged_states, new_discharged_states, ion)
             candidates.append(({rename.get(e, e): v for e, v in amounts(charged).items()},
                                {rename.get(e, e): v for e, v in amounts(discharged).items()},
-                               change, probability, new_states, couple))
+                               change, probability, new_states, couple,
+                               beyond_anion_limit(new_charged_states, new_discharged_states) if couple else ""))
     return candidates
 
 
-def parent_couple(charged, discharged, ion: str) -> tuple[str, str]:
-    """The known electrode's own redox couple, from pymatgen's guesses of its two states, and why
-    there is none ("" when there is one): `KNOWN_WITHOUT_COUPLE`."""
+def parent_couple(charged, discharged, ion: str) -> tuple[str, str, str]:
+    """The known electrode's own redox couple, from pymatgen's guesses of its two states; why there
+    is none ("" when there is one): `KNOWN_WITHOUT_COUPLE`; and the couple's state beyond the
+    anion's limit ("" when within: `chemistry.beyond_anion_limit`)."""
     if not (guessable(discharged) and guessable(charged)):
-        return "", "too_many_sites"
+        return "", "too_many_sites", ""
     charged_states = (dict(most_likely_oxidation_states(integer_formula(charged), ion, rare_states=True))
                       if len(charged) else {})
     discharged_states = dict(most_likely_oxidation_states(integer_formula(discharged), ion))
     couple = redox_couple(charged_states, discharged_states, ion)
     if couple:
-        return couple, ""
+        return couple, "", beyond_anion_limit(charged_states, discharged_states)
     return "", ("no_guess_discharged" if not discharged_states else "no_guess_charged" if not charged_states
-                else "no_state_change")
+                else "no_charge_carrier" if state_changes(charged_states, discharged_states) else "no_state_change"), ""
 
 
 # Why a known electrode has no redox couple found (its candidates then fail the redox rule).
-KNOWN_WITHOUT_COUPLE = ("too_many_sites", "no_guess_discharged", "no_guess_charged", "no_state_change")
+KNOWN_WITHOUT_COUPLE = ("too_many_sites", "no_guess_discharged", "no_guess_charged", "no_state_change",
+                        "no_charge_carrier")
 
 
-def failed_rule(charged: str, discharged: str, couple: str, parent_balance: tuple[bool, bool]) -> str:
+def failed_rule(charged: str, discharged: str, couple: str, beyond: str, parent_balance: tuple[bool, bool]) -> str:
     """The first rule of `chemistry.RULES` the candidate fails ("" if none): a balance its parent had
-    ((charged, discharged) balanced), and a redox couple."""
+    ((charged, discharged) balanced), a redox couple, and no state beyond the anion's limit."""
     if parent_balance[0] and not balanced(charged):
         return "charged_balance"
     if parent_balance[1] and not balanced(discharged):
         return "discharged_balance"
-    return "" if couple else "redox_couple"
+    if not couple:
+        return "redox_couple"
+    return "anion_limit" if beyond else ""
 
 
 def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions: tuple[str, ...] | None = None,
@@ -228,12 +263,28 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
     models were trained on, prepare.composition_column).
 
     Returns the candidates (`CANDIDATE_COLUMNS`, one row per (reduced composition, working ion)
-    that no known electrode has and that passes every rule; probability NaN for an ion swap;
+    that no known electrode has and that passes every rule; `probability` that of its change;
     sorted by parent, rule and change; ids cand-000001 ... in that order), flat metrics (the pool
     generated per way, dropped as known or repeated, failing each rule, left out by the cap, kept
     per way and working ion), and the candidates set aside by a rule (`REJECTED_COLUMNS`).
     The same table (in any row order) and parameters give the same candidates.
     """
+    generated, metrics = generated_pool(electrodes, params, ions, state)
+    return select_candidates(generated, known_keys(electrodes, state), params, metrics)
+
+
+def known_keys(electrodes: pd.DataFrame, state: str = "discharged") -> set[tuple[str, str]]:
+    """(reduced composition, working ion) of every known electrode: what a candidate is compared by."""
+    compositions = electrodes[f"{state}_composition"].map(lambda formula: parse_composition(formula).reduced_formula)
+    return set(zip(compositions, electrodes["working_ion"]))
+
+
+def generated_pool(electrodes: pd.DataFrame, params: CandidateParams, ions: tuple[str, ...] | None = None,
+                   state: str = "discharged") -> tuple[pd.DataFrame, dict]:
+    """Every candidate the ways make from each known electrode, before any is dropped
+    (`GENERATED_COLUMNS`: the candidate's columns, its parent and the rule it fails, "" for none),
+    in the order that decides which of several equal candidates is kept (`GENERATED_ORDER`), and
+    the metrics of the generation (`generate_candidates`' arguments)."""
     from electrode_ml.features.representations import elements_with_data
 
     if state not in STATES:
@@ -244,10 +295,8 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
     parents = pd.DataFrame({
         "battery_id": electrodes["battery_id"].astype(str),
         "charged": electrodes["charged_composition"], "discharged": electrodes["discharged_composition"],
-        "composition": electrodes[f"{state}_composition"].map(lambda formula: parse_composition(formula).reduced_formula),
         "working_ion": electrodes["working_ion"],
     })
-    known = set(zip(parents["composition"], parents["working_ion"]))
     ions = tuple(ion for ion in WORKING_IONS if ion in set(ions or parents["working_ion"]))
     allowed_elements = elements_with_data("magpie")
     metrics = {"candidates.parents": len(parents)}
@@ -256,18 +305,19 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
     # electrode that shares it.
     derived: dict[tuple[str, str, str], list[tuple]] = {}
     skipped_swaps: dict[tuple[str, str, str], int] = {}
-    judged: dict[tuple[str, str, str], tuple] = {}  # pair -> (couple, why none, (charged, discharged) balanced)
+    judged: dict[tuple[str, str, str], tuple] = {}  # pair -> (couple, why none, (charged, discharged) balanced, beyond)
     too_large = without_states = 0
     for key in sorted(set(zip(parents["charged"], parents["discharged"], parents["working_ion"]))):
         charged_text, discharged_text, ion = key
         charged, discharged = parse_composition(charged_text), parse_composition(discharged_text)
-        couple, why_none = parent_couple(charged, discharged, ion)
+        couple, why_none, beyond = parent_couple(charged, discharged, ion)
         balance = (balanced(integer_formula(charged)), balanced(integer_formula(discharged)))
-        judged[key] = (couple, why_none, balance)
+        judged[key] = (couple, why_none, balance, beyond)
         rows = []
         if params.ion_swaps:
             swaps, skipped_swaps[key] = ion_swap_candidates(charged, discharged, ion, ions)
-            rows += [(new_charged, new_discharged, new_ion, "ion_swap", change, math.nan, "", couple, balance)
+            rows += [(new_charged, new_discharged, new_ion, "ion_swap", change, ion_swap_probability(ion, new_ion), "",
+                      couple, beyond, balance)
                      for new_charged, new_discharged, new_ion, change in swaps]
         if params.substitutions:
             if not guessable(discharged):
@@ -275,20 +325,22 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
             elif not most_likely_oxidation_states(integer_formula(discharged), ion):
                 without_states += 1
             else:
-                rows += [(new_charged, new_discharged, ion, "substitution", change, probability, states, new_couple, balance)
-                         for new_charged, new_discharged, change, probability, states, new_couple
+                rows += [(new_charged, new_discharged, ion, "substitution", change, probability, states, new_couple,
+                          new_beyond, balance)
+                         for new_charged, new_discharged, change, probability, states, new_couple, new_beyond
                          in substitution_candidates(charged, discharged, ion, params.substitution_threshold,
                                                     allowed_elements)]
         derived[key] = [candidate_row(*row, state) for row in rows]
     # The rules read on the known electrodes themselves: how many a rule that demanded them outright would reject.
     known_judged = [judged[key] for key in zip(parents["charged"], parents["discharged"], parents["working_ion"])]
     metrics.update({
-        "candidates.known.balanced_charged": sum(balance[0] for _, _, balance in known_judged),
-        "candidates.known.balanced_discharged": sum(balance[1] for _, _, balance in known_judged),
-        "candidates.known.balanced_both": sum(all(balance) for _, _, balance in known_judged),
-        "candidates.known.with_redox_couple": sum(bool(couple) for couple, _, _ in known_judged),
-        "candidates.known.alloy": sum(couple == ALLOY for couple, _, _ in known_judged),
-        **{f"candidates.known.without_couple.{why}": sum(reason == why for _, reason, _ in known_judged)
+        "candidates.known.balanced_charged": sum(balance[0] for _, _, balance, _ in known_judged),
+        "candidates.known.balanced_discharged": sum(balance[1] for _, _, balance, _ in known_judged),
+        "candidates.known.balanced_both": sum(all(balance) for _, _, balance, _ in known_judged),
+        "candidates.known.with_redox_couple": sum(bool(couple) for couple, _, _, _ in known_judged),
+        "candidates.known.alloy": sum(couple == ALLOY for couple, _, _, _ in known_judged),
+        "candidates.known.beyond_anion_limit": sum(bool(beyond) for _, _, _, beyond in known_judged),
+        **{f"candidates.known.without_couple.{why}": sum(reason == why for _, reason, _, _ in known_judged)
            for why in KNOWN_WITHOUT_COUPLE},
         "candidates.ion_swap.skipped_ion_in_host": sum(skipped_swaps.get(key, 0) for key in
                                                        zip(parents["charged"], parents["discharged"], parents["working_ion"])),
@@ -300,16 +352,24 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
         [(*row[:6], parent, *row[6:]) for parent, charged, discharged, ion in
          parents[["battery_id", "charged", "discharged", "working_ion"]].itertuples(index=False)
          for row in derived[(charged, discharged, ion)]],
-        columns=[*CANDIDATE_COLUMNS[1:7], "parent_battery_id", *CANDIDATE_COLUMNS[8:], "failed_rule"])
+        columns=list(GENERATED_COLUMNS))
     for rule in RULES:
         metrics[f"candidates.{rule}.generated"] = int((generated["rule"] == rule).sum())
-
     # Of candidates that are the same (composition, working ion), the first in this order is kept:
     # an ion swap before a substitution (it keeps the parent's host as it is), the most probable
-    # substitution first, then by parent and change, which together name a candidate uniquely.
+    # change first, then by parent and change, which together name a candidate uniquely.
     ordered = generated.assign(rule_rank=generated["rule"].map(RULES.index),
                                improbability=-generated["probability"].fillna(0.0))
-    ordered = ordered.sort_values(["rule_rank", "improbability", "parent_battery_id", "change"], kind="stable")
+    ordered = ordered.sort_values(list(GENERATED_ORDER), kind="stable").reset_index(drop=True)
+    return ordered, metrics
+
+
+def select_candidates(generated: pd.DataFrame, known: set[tuple[str, str]], params: CandidateParams,
+                      metrics: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """`generate_candidates`' result from `generated_pool`'s: the known electrodes (`known_keys`)
+    and repeats dropped, the rules' failures set aside, the cap applied."""
+    metrics = dict(metrics)
+    ordered = generated
     is_known = pd.Series([key in known for key in zip(ordered["composition"], ordered["working_ion"])],
                          index=ordered.index, dtype=bool)
     novel = ordered[~is_known]
@@ -324,7 +384,7 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
     metrics["candidates.pool"] = len(pool)
 
     if len(pool) > params.max_candidates:
-        pool = plausible_first(pool, params.max_candidates, params.seed)
+        pool = plausible_first(pool, params.max_candidates)
     metrics["candidates.capped"] = metrics["candidates.pool"] - len(pool)
 
     candidates = pool.drop(columns=["rule_rank", "improbability", "failed_rule"])
@@ -340,7 +400,7 @@ def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions:
 
 
 def candidate_row(charged: dict, discharged: dict, ion: str, rule: str, change: str, probability: float, states: str,
-                  couple: str, parent_balance: tuple[bool, bool], state: str) -> tuple:
+                  couple: str, beyond: str, parent_balance: tuple[bool, bool], state: str) -> tuple:
     """(composition, working ion, charged, discharged, inserted ions, couple, rule, change,
     probability, states, failed rule): the formulas per formula unit of the reduced discharged
     composition, the ions inserted per that unit."""
@@ -354,21 +414,15 @@ def candidate_row(charged: dict, discharged: dict, ion: str, rule: str, change: 
     inserted = (discharged.get(ion, 0.0) - charged.get(ion, 0.0)) / factor
     composition = (reduced.reduced_formula if state == "discharged"
                    else Composition(integer_formula(charged_composition)).reduced_formula)
-    failure = failed_rule(integer_formula(charged_composition), reduced.formula, couple, parent_balance)
+    failure = failed_rule(integer_formula(charged_composition), reduced.formula, couple, beyond, parent_balance)
     return (composition, ion, charged_text, reduced.reduced_formula, round(inserted, 6), couple, rule, change,
             probability, states, failure)
 
 
-def plausible_first(pool: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
-    """The `size` most plausible candidates of `pool`: every ion swap (the parent's own framework),
-    then substitutions by probability (ties by parent and change); a seeded sample of the ion
-    swaps if they alone are more than `size`."""
-    swaps = pool[pool["rule"] == "ion_swap"]
-    if len(swaps) >= size:
-        return swaps.iloc[np.sort(np.random.default_rng(seed).choice(len(swaps), size=size, replace=False))]
-    substitutions = pool[pool["rule"] == "substitution"].sort_values(["improbability", "parent_battery_id", "change"],
-                                                                    kind="stable")
-    return pd.concat([swaps, substitutions.iloc[:size - len(swaps)]])
+def plausible_first(pool: pd.DataFrame, size: int) -> pd.DataFrame:
+    """The `size` most plausible candidates of `pool`, ion swaps and substitutions alike, by the
+    probability of their change (ties: an ion swap first, then by parent and change)."""
+    return pool.sort_values(["improbability", "rule_rank", "parent_battery_id", "change"], kind="stable").iloc[:size]
 
 
 def known_electrodes(electrodes_csv, pairs_csv) -> pd.DataFrame:

@@ -6,7 +6,8 @@ discharged formula with its redox couple, judged by the chemistry rules against 
 deduplicated against the known electrodes and each other, the most plausible kept up to
 `candidates.max_candidates` (`screening.generation`). Outputs: results/candidates/candidates.parquet
 (`generation.CANDIDATE_COLUMNS`), rejected.parquet (the candidates a rule set aside, with its
-name), metrics.json (the pool after each step, counts per rule and working ion) and timings.json.
+name), generated.parquet (every candidate made, before any is dropped: the discovery benchmark
+hides known electrodes and needs the ones the generation re-creates), metrics.json (the pool after each step, counts per rule and working ion) and timings.json.
 """
 from __future__ import annotations
 
@@ -18,12 +19,23 @@ from electrode_ml import paths
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, load_section, read_params
 from electrode_ml.provenance import timing_record
-from electrode_ml.screening.generation import CandidateParams, candidate_state, generate_candidates, known_electrodes
+from electrode_ml.screening.generation import (
+    GENERATED_COLUMNS,
+    CandidateParams,
+    candidate_state,
+    generated_pool,
+    known_electrodes,
+    known_keys,
+    select_candidates,
+)
 
 
 def run(params: CandidateParams, electrodes_csv: Path, pairs_csv: Path, out_dir: Path, state: str = "discharged") -> dict:
     start = time.perf_counter()
-    candidates, metrics, rejected = generate_candidates(known_electrodes(electrodes_csv, pairs_csv), params, state=state)
+    electrodes = known_electrodes(electrodes_csv, pairs_csv)
+    generated, metrics = generated_pool(electrodes, params, state=state)
+    candidates, metrics, rejected = select_candidates(generated, known_keys(electrodes, state), params, metrics)
+    write_table(generated[list(GENERATED_COLUMNS)], out_dir / paths.CANDIDATES_GENERATED.name)
     write_table(candidates, out_dir / paths.CANDIDATE_TABLE.name)
     write_table(rejected, out_dir / paths.CANDIDATES_REJECTED.name)
     write_json(metrics, out_dir / paths.METRICS)

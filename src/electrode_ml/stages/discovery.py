@@ -1,14 +1,18 @@
-"""Stage `discovery`: the retrospective discovery check (`screening.retrospective`).
+"""Stage `discovery`: the discovery benchmark (`screening.retrospective`).
 
-Hides every known electrode of `discovery.hidden_ion`, generates candidates from the rest
-(`candidates:` block), trains `screen.rank_model` on the rest for `screen.objective`'s targets,
-rebuilds its domain and intervals on the rest, screens and ranks the candidates as the `screen`
-stage does, and scores the ranking by the hidden electrodes it re-creates. The intervals are
-calibrated on the rest's stratified out-of-fold residuals (the cv cells'): their fold models saw
-the hidden electrodes in training, so the calibration knows slightly more than a true prospective
-screen would; the models that rank never saw them. Outputs: results/discovery/recreated.csv
-(each re-created hidden electrode with its best candidate's rank), top_k.csv (precision, recall
-and DAF per k), metrics.json and timings.json.
+For each working ion with at least `discovery.min_electrodes` electrodes, every electrode of that
+ion is hidden, and `screen.rank_model` is rebuilt from the visible electrodes alone: fitted for the
+objective's two targets on them, its intervals calibrated on out-of-fold residuals of
+`discovery.calibration_folds` folds of them (models that never saw a hidden electrode either), its
+domain fitted on them with its threshold from those folds, the hit threshold their objective's
+`hit_quantile`. Then the labelled test (every hidden electrode predicted and classified) and the
+generation test (the hidden ion's candidates made from the visible electrodes,
+results/candidates/generated.parquet, screened and ranked), each ranking and baseline scored with
+bootstrap intervals. Outputs: results/discovery/scores.csv (ion x test x ranking), errors.csv (the
+labelled test's MAE, SMAE and interval coverage per ion and target), candidates.csv (each
+candidate of a hidden ion: its rank scores, the hidden electrodes it re-creates, hit), used.csv
+(which electrodes each part of each ion's benchmark read: the leak check), metrics.json and
+timings.json.
 """
 from __future__ import annotations
 
@@ -22,102 +26,220 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.model_selection import KFold
+from tqdm import tqdm
 
 from electrode_ml import paths
 from electrode_ml.compute import compute_params, map_in_workers
+from electrode_ml.data.electrodes import parse_composition
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.files import write_json, write_table
-from electrode_ml.models.registry import make_model
-from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters, read_params
+from electrode_ml.models.registry import DISPLAY_NAMES, make_model
+from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters
 from electrode_ml.provenance import timing_record
-from electrode_ml.screening.generation import CandidateParams, candidate_state, generate_candidates, known_electrodes
 from electrode_ml.screening.objectives import OBJECTIVES
-from electrode_ml.screening.retrospective import DiscoveryParams, discovery_scores, recreated
-from electrode_ml.screening.screener import RANKING, ScreenJob, ScreenParams, screen
+from electrode_ml.screening.prediction import TrainedModels, prediction_column
+from electrode_ml.screening.retrospective import (
+    DiscoveryParams,
+    candidate_hits,
+    hidden_split,
+    hit_threshold,
+    qualifying_ions,
+    scored_rankings,
+    verdict,
+)
+from electrode_ml.screening.screener import ScreenParams, objective_column, screen_frame
 from electrode_ml.stages.cell import model_data
 
-
-def fit_target(y: pd.Series, model, X: pd.DataFrame):
-    """A fresh clone of `model` fitted on X for one target (module level: Dask sends it by reference)."""
-    return clone(model).fit(X, y)
+USED_PARTS = ("training", "calibration", "domain", "hit_threshold")
 
 
-def visible_models(params_path: Path, screen_params: ScreenParams, trust: TrustParams, visible: pd.DataFrame,
-                   magpie: pd.DataFrame, domain_threshold: float, inputs_dir: Path, electrodes_csv: Path,
-                   cv_dir: Path, out: Path) -> None:
-    """Under `out`: the rank model trained on the `visible` electrodes for the objective's targets
-    (models/), and their domain and interval calibrations (trust/), laid out as the train, domain
-    and trust stages lay theirs out."""
-    model_name = screen_params.rank_model
-    ids = visible["battery_id"]
-    targets = OBJECTIVES[screen_params.objective].targets
-    data = {target: model_data(model_name, target, electrodes_csv, inputs_dir) for target in targets}
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
-    X = data[targets[0]][0].loc[ids]
-    # The targets' fits at once, each on a one-thread worker (as train fits a model).
-    fitted = map_in_workers(fit_target, [data[target][1].loc[ids] for target in targets],
-                            compute_params(params_path), shared=(model, X))
-    for target, one in zip(targets, fitted):
+def fit_rows(item: tuple[str, tuple[str, ...]], model, X: pd.DataFrame, targets: pd.DataFrame):
+    """A fresh clone of `model` fitted for one target on some electrodes: `item` = (target, their
+    battery_ids). Module level: Dask sends it by reference."""
+    target, ids = item
+    return clone(model).fit(X.loc[list(ids)], targets[target].loc[list(ids)])
+
+
+def visible_folds(visible_ids: pd.Index, folds: int, seed: int) -> np.ndarray:
+    """The fold of each visible electrode (shuffled, seeded)."""
+    assignment = np.empty(len(visible_ids), dtype=int)
+    for fold, (_, rows) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(visible_ids)))):
+        assignment[rows] = fold
+    return assignment
+
+
+def domain_threshold(magpie: pd.DataFrame, visible: pd.DataFrame, folds: np.ndarray, trust: TrustParams) -> float:
+    """The novelty within which `trust.domain_quantile` of the visible electrodes lie, each measured
+    against the other folds' electrodes, as the domain stage sets it."""
+    novelty = []
+    for fold in np.unique(folds):
+        inside, outside = visible[folds == fold], visible[folds != fold]
+        domain = Domain.fit(magpie.loc[outside["battery_id"]], outside["working_ion"], outside["composition"],
+                            trust.novelty_neighbours)
+        novelty.append(domain.novelty(magpie.loc[inside["battery_id"]], inside["working_ion"]))
+    novelty = np.concatenate(novelty)
+    return float(np.quantile(novelty[np.isfinite(novelty)], trust.domain_quantile))
+
+
+def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, X: pd.DataFrame, magpie: pd.DataFrame,
+                  model, model_name: str, target_names: tuple[str, ...], params: DiscoveryParams, trust: TrustParams,
+                  compute, out: Path) -> dict[str, list[str]]:
+    """Under `out`: the model fitted on the electrodes of every ion but `ion` (models/), its
+    calibrations from their folds' out-of-fold residuals and its domain (trust/), laid out as the
+    train, trust and domain stages lay theirs out. Returns the battery_ids each part read."""
+    visible_rows, _ = hidden_split(electrodes, ion)
+    visible = electrodes.loc[visible_rows]
+    ids = visible["battery_id"].to_numpy()
+    folds = visible_folds(visible_rows, params.calibration_folds, params.seed)
+    items = [(target, tuple(ids)) for target in target_names]
+    items += [(target, tuple(ids[folds != fold])) for target in target_names for fold in range(params.calibration_folds)]
+    fitted = map_in_workers(fit_rows, items, compute, shared=(model, X, targets), sizes=[len(item[1]) for item in items])
+    for number, target in enumerate(target_names):
         (out / "models" / model_name / target).mkdir(parents=True)
-        joblib.dump(one, out / "models" / model_name / target / "model.joblib")
-        predictions = pd.read_csv(paths.cv_cell(model_name, target, paths.SCHEMES[0], cv_dir) / "predictions.csv")
-        predictions = predictions[predictions["battery_id"].isin(ids)]
-        calibration = calibrate(predictions, magpie, trust.difficulty, trust.neighbours)
+        joblib.dump(fitted[number], paths.trained_model(model_name, target, out / "models") / "model.joblib")
+        out_of_fold = []
+        for fold in range(params.calibration_folds):
+            fold_model = fitted[len(target_names) + number * params.calibration_folds + fold]
+            held_out = ids[folds == fold]
+            out_of_fold.append(pd.DataFrame({"battery_id": held_out, "fold": fold,
+                                             "y_true": targets[target].loc[held_out].to_numpy(),
+                                             "y_pred": fold_model.predict(X.loc[held_out])}))
+        calibration = calibrate(pd.concat(out_of_fold, ignore_index=True), magpie, trust.difficulty, trust.neighbours)
         paths.trust_cell(model_name, target, out / "trust").mkdir(parents=True)
         joblib.dump(calibration, paths.trust_cell(model_name, target, out / "trust") / "calibration.joblib")
     domain = Domain.fit(magpie.loc[ids], visible["working_ion"], visible["composition"], trust.novelty_neighbours,
-                        domain_threshold)
+                        domain_threshold(magpie, visible, folds, trust))
     joblib.dump(domain, out / "trust" / paths.DOMAIN.name)
+    training = sorted({battery_id for _, item_ids in items for battery_id in item_ids})
+    return {"training": training, "calibration": sorted(ids), "domain": sorted(domain.battery_ids)}
 
 
-def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_dir: Path, cv_dir: Path,
-        domain_path: Path, nan_counts: Path, out_dir: Path, pairs_csv: Path = paths.PAIRS) -> dict:
+def screened(frame: pd.DataFrame, trained: TrainedModels, screen_params: ScreenParams, level: float) -> pd.DataFrame:
+    """`frame` (composition, working_ion, ...) through the screen's own prediction, row by row
+    position; the rows it sets aside are dropped."""
+    result, _ = screen_frame(frame.assign(row=np.arange(len(frame))), trained, level,
+                             tuple(screen_params.voltage_window))
+    return result
+
+
+def rankings(table: pd.DataFrame, model_name: str, screen_params: ScreenParams, threshold: float,
+             control_objective: float, parent_objective: pd.Series | None = None) -> dict:
+    """The rankings a test scores (`retrospective.RANKINGS`): scores and predicted hits; a row
+    outside the screen's physical window is ranked last and never predicted a hit."""
+    column = objective_column(model_name, screen_params.objective)
+    inside = table[f"{model_name}_in_window"].to_numpy(dtype=bool)
+    point = np.where(inside, table[column].to_numpy(dtype=float), -np.inf)
+    result = {"point": (point, point >= threshold),
+              "lower": (np.where(inside, table[f"{column}_lower"].to_numpy(dtype=float), -np.inf), None),
+              "upper": (np.where(inside, table[f"{column}_upper"].to_numpy(dtype=float), -np.inf), None),
+              "control": (np.full(len(table), control_objective), np.full(len(table), control_objective >= threshold)),
+              "random": (np.zeros(len(table)), None)}
+    if parent_objective is not None:
+        result["parent"] = (parent_objective.to_numpy(dtype=float), None)
+    return result
+
+
+def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_dir: Path, nan_counts: Path,
+        generated_parquet: Path, out_dir: Path) -> dict:
     start = time.perf_counter()
     params = load_section("discovery", DiscoveryParams, params_path)
     screen_params = load_section("screen", ScreenParams, params_path)
     screen_params = dataclasses.replace(screen_params, models=[screen_params.rank_model])
     trust = load_section("trust", TrustParams, params_path)
-    electrodes = pd.read_csv(electrodes_csv)
-    hidden = electrodes[electrodes["working_ion"] == params.hidden_ion]
-    visible = electrodes[electrodes["working_ion"] != params.hidden_ion]
-    # The hidden ion is still an ion to swap to: that a working ion exists is no knowledge of its electrodes.
-    candidates, generated, _ = generate_candidates(
-        known_electrodes(electrodes_csv, pairs_csv).set_index("battery_id").loc[visible["battery_id"]].reset_index(),
-        load_section("candidates", CandidateParams, params_path), ions=tuple(electrodes["working_ion"].unique()),
-        state=candidate_state((read_params(params_path).get("prepare") or {}).get("composition_column", "")))
+    compute = compute_params(params_path)
+    model_name = screen_params.rank_model
     objective = OBJECTIVES[screen_params.objective]
-    known_objective = electrodes[TARGET_KEYS[objective.voltage]] * electrodes[TARGET_KEYS[objective.capacity]]
-    threshold = float(np.quantile(known_objective.loc[visible.index], params.hit_quantile))
+    target_names = tuple(objective.targets)
+    electrodes = pd.read_csv(electrodes_csv)
+    electrodes["composition"] = electrodes["composition"].map(lambda formula: parse_composition(formula).reduced_formula)
+    data = {target: model_data(model_name, target, electrodes_csv, inputs_dir) for target in target_names}
+    X = data[target_names[0]][0]
+    targets = pd.DataFrame({target: data[target][1] for target in target_names})
+    known_objective = pd.Series(targets[objective.voltage].to_numpy() * targets[objective.capacity].to_numpy(),
+                                index=targets.index).loc[electrodes["battery_id"]].set_axis(electrodes.index)
+    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
     magpie = pd.read_parquet(magpie_parquet)
-    with tempfile.TemporaryDirectory(prefix="discovery-") as scratch:
-        scratch = Path(scratch)
-        visible_models(params_path, screen_params, trust, visible, magpie, joblib.load(domain_path).threshold,
-                       inputs_dir, electrodes_csv, cv_dir, scratch)
-        write_table(candidates, scratch / "candidates.parquet")
-        job = ScreenJob(str(scratch / "models"), str(scratch / "trust"), str(nan_counts), (screen_params.rank_model,),
-                        trust.level, tuple(screen_params.voltage_window))
-        screened = screen(scratch / "candidates.parquet", scratch / "screen", job, screen_params,
-                          compute_params(params_path))
-        ranking = pd.read_parquet(scratch / "screen" / RANKING)
-    ranking = ranking.merge(candidates[["composition", "working_ion", "rule", "parent_battery_id"]],
-                            on=["composition", "working_ion"], how="left")
-    found = recreated(ranking, hidden, known_objective, threshold)
-    scores = discovery_scores(found.loc[found["hit"], "rank"].to_numpy(), len(ranking), params.top_k)
-    prefix = f"discovery.{params.hidden_ion}"
-    metrics = {f"{prefix}.hidden": len(hidden), f"{prefix}.candidates": len(ranking),
-               f"{prefix}.rejected": screened["rejected"], f"{prefix}.recreated": len(found),
-               f"{prefix}.recreated_share": round(len(found) / len(hidden), 6) if len(hidden) else 0.0,
-               f"{prefix}.hits": int(found["hit"].sum()), f"{prefix}.hit_threshold": round(threshold, 6),
-               **{f"{prefix}.recreated.{rule}": int((found["rule"] == rule).sum()) for rule in sorted(found["rule"].dropna().unique())},
-               f"{prefix}.generated": generated["candidates.kept"]}
+    generated = pd.read_parquet(generated_parquet)
+    generated = generated[generated["failed_rule"] == ""]
+    parent_ion = generated["parent_battery_id"].map(electrodes.set_index("battery_id")["working_ion"])
+    generated = generated.assign(
+        parent_objective=generated["parent_battery_id"].map(known_objective.set_axis(electrodes["battery_id"])))
+
+    scores, errors, marked, used = [], [], [], []
+    metrics = {"discovery.ions": 0}
+    for ion in tqdm(qualifying_ions(electrodes["working_ion"], params.min_electrodes), desc="discovery", unit="ion"):
+        visible_rows, hidden_rows = hidden_split(electrodes, ion)
+        visible, hidden = electrodes.loc[visible_rows], electrodes.loc[hidden_rows]
+        threshold = hit_threshold(known_objective.loc[visible_rows], params.hit_quantile)
+        control = {target: float(targets[target].loc[visible["battery_id"]].mean()) for target in target_names}
+        with tempfile.TemporaryDirectory(prefix="discovery-") as scratch:
+            scratch = Path(scratch)
+            parts = visible_model(ion, electrodes, targets, X, magpie, model, model_name, target_names, params, trust,
+                                  compute, scratch)
+            trained = TrainedModels.load(scratch / "models", scratch / "trust", nan_counts, (model_name,), target_names,
+                                         note=lambda message: None)
+            labelled = screened(hidden[["composition", "working_ion", "battery_id"]].reset_index(drop=True), trained,
+                                screen_params, trust.level)
+            # The hidden ion's candidates from visible parents only, each once (the first in the
+            # generation's own order, as the candidates stage keeps it).
+            of_ion = generated[(generated["working_ion"] == ion) & (parent_ion != ion)]
+            of_ion = of_ion.drop_duplicates(["composition", "working_ion"], keep="first").reset_index(drop=True)
+            candidates = (screened(of_ion[["composition", "working_ion", "parent_battery_id", "rule", "change",
+                                           "parent_objective"]], trained, screen_params, trust.level)
+                          if len(of_ion) else pd.DataFrame())
+        parts["hit_threshold"] = sorted(visible["battery_id"])
+        used += [{"ion": ion, "part": part, "battery_id": battery_id} for part in USED_PARTS for battery_id in parts[part]]
+        control_objective = control[objective.voltage] * control[objective.capacity]
+
+        hidden_objective = known_objective.loc[hidden_rows].set_axis(hidden["battery_id"])
+        labelled_hits = (hidden_objective.loc[labelled["battery_id"]] >= threshold).to_numpy()
+        table = scored_rankings(rankings(labelled, model_name, screen_params, threshold, control_objective),
+                                labelled_hits, params.top_share, params.repeats, params.seed)
+        scores.append(table.assign(ion=ion, test="labelled", size=len(labelled), hits=int(labelled_hits.sum())))
+        for target in target_names:
+            truth = targets[target].loc[labelled["battery_id"]].to_numpy()
+            column = prediction_column(model_name, target)
+            mae = float(np.abs(labelled[column] - truth).mean())
+            inside = (truth >= labelled[f"{column}_lower"]) & (truth <= labelled[f"{column}_upper"])
+            errors.append({"ion": ion, "target": target, "electrodes": len(labelled), "mae": mae,
+                           "smae": mae / float(np.abs(control[target] - truth).mean()),
+                           "coverage": float(inside.mean()), "level": trust.level})
+
+        if len(candidates):
+            candidates = candidate_hits(candidates, hidden, known_objective, threshold)
+            hits = candidates["hit"].to_numpy(dtype=bool)
+            table = scored_rankings(rankings(candidates, model_name, screen_params, threshold, control_objective,
+                                             candidates["parent_objective"]),
+                                    hits, params.top_share, params.repeats, params.seed)
+            scores.append(table.assign(ion=ion, test="generation", size=len(candidates), hits=int(hits.sum())))
+            marked.append(candidates.assign(hidden_ion=ion))
+        prefix = f"discovery.{ion}"
+        metrics["discovery.ions"] += 1
+        metrics.update({f"{prefix}.hidden": len(hidden), f"{prefix}.predicted": len(labelled),
+                        f"{prefix}.hit_threshold": round(threshold, 6), f"{prefix}.hits": int(labelled_hits.sum()),
+                        f"{prefix}.candidates": len(candidates),
+                        f"{prefix}.recreating": int((candidates["recreates"] != "").sum()) if len(candidates) else 0,
+                        f"{prefix}.recreating_hits": int(candidates["hit"].sum()) if len(candidates) else 0})
+
+    scores = pd.concat(scores, ignore_index=True)
+    scores = scores[["ion", "test", "ranking", "size", "hits", *[column for column in scores.columns
+                                                                 if column not in ("ion", "test", "ranking", "size", "hits")]]]
     for row in scores.itertuples():
-        for key in ("hits_in_top_k", "precision", "recall", "daf"):
-            value = getattr(row, key)
-            metrics[f"{prefix}.top_{row.k}.{key}"] = int(value) if key == "hits_in_top_k" else round(float(value), 6)
-    write_table(found, out_dir / "recreated.csv")
-    write_table(scores, out_dir / "top_k.csv")
+        key = f"discovery.{row.ion}.{row.test}.{row.ranking}"
+        metrics[f"{key}.daf"] = None if np.isnan(row.daf) else round(float(row.daf), 6)
+        if not np.isnan(row.f1):
+            metrics[f"{key}.f1"] = round(float(row.f1), 6)
+    metrics["discovery.verdict"] = verdict(scores, screen_params.rank_on, DISPLAY_NAMES[model_name])
+    write_table(scores.round(6), out_dir / "scores.csv")
+    write_table(pd.DataFrame(errors).round(6), out_dir / "errors.csv")
+    columns = ["hidden_ion", "composition", "working_ion", "parent_battery_id", "rule", "change", "parent_objective",
+               objective_column(model_name, screen_params.objective), "recreates", "known_objective", "hit"]
+    write_table(pd.concat(marked, ignore_index=True)[columns].round(6) if marked else pd.DataFrame(columns=columns),
+                out_dir / "candidates.csv")
+    write_table(pd.DataFrame(used, columns=["ion", "part", "battery_id"]), out_dir / "used.csv")
     write_json(metrics, out_dir / paths.METRICS)
     write_json(timing_record(time.perf_counter() - start), out_dir / paths.TIMINGS)
     return metrics
@@ -128,19 +250,14 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
     parser.add_argument("--electrodes", type=Path, default=paths.ELECTRODES, help="prepared table (default: %(default)s)")
-    parser.add_argument("--pairs", type=Path, default=paths.PAIRS, help="their two formulas (default: %(default)s)")
     parser.add_argument("--magpie", type=Path, default=paths.feature_table("magpie"),
                         help="Magpie features, the space of the novelty (default: %(default)s)")
     parser.add_argument("--inputs", type=Path, default=paths.MODEL_INPUTS, help="the models' input folders (default: %(default)s)")
-    parser.add_argument("--cv", type=Path, default=paths.CV, help="the cv cells (default: %(default)s)")
-    parser.add_argument("--domain", type=Path, default=paths.DOMAIN, help="the domain stage's domain (default: %(default)s)")
     parser.add_argument("--nan-counts", type=Path, default=paths.FEATURE_NAN_COUNTS,
                         help="which features were ever undefined in training (default: %(default)s)")
+    parser.add_argument("--generated", type=Path, default=paths.CANDIDATES_GENERATED,
+                        help="every candidate the candidates stage made (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=paths.DISCOVERY, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    metrics = run(args.params, args.electrodes, args.magpie, args.inputs, args.cv, args.domain, args.nan_counts, args.out,
-                  args.pairs)
-    ion = next(key.split(".")[1] for key in metrics)
-    prefix = f"discovery.{ion}"
-    print(f"discovery: {metrics[f'{prefix}.recreated']} of {metrics[f'{prefix}.hidden']} hidden {ion} electrodes "
-          f"re-created among {metrics[f'{prefix}.candidates']} candidates; {metrics[f'{prefix}.hits']} hits -> {args.out}")
+    metrics = run(args.params, args.electrodes, args.magpie, args.inputs, args.nan_counts, args.generated, args.out)
+    print(f"discovery: {metrics['discovery.ions']} ions hidden in turn -> {args.out}\n{metrics['discovery.verdict']}")
