@@ -38,7 +38,8 @@ def test_a_worker_killed_during_a_cells_fits_is_replaced_and_the_predictions_are
     """A worker process killed mid-fit (SIGKILL): Dask's nanny starts a new one, the fit is run again
     there, and the cell's predictions are the bytes of an undisturbed run."""
     X, y = model_inputs_sample.drop(columns=list(TARGETS)), model_inputs_sample["voltage_avg_V"]
-    model = make_model("rf_magpie", n_estimators=300, n_jobs=1, random_state=0)
+    # Long enough (seconds per fit) that the kill, half a second into a fit, lands inside it on a fast machine too.
+    model = make_model("rf_magpie", n_estimators=1000, n_jobs=1, random_state=0)
     positions = np.arange(len(X))
     splits = [(positions[positions % 4 != fold], positions[positions % 4 == fold]) for fold in range(4)]
     compute = ComputeParams(workers=2)
