@@ -158,7 +158,9 @@ def discovery_section(metrics: dict, scores: pd.DataFrame, errors: pd.DataFrame,
     ranked_on = params.rank_on
     lines = [f"Each working ion with at least {discovery.min_electrodes} electrodes hidden in turn "
              f"({metrics.get('discovery.ions', 0)} ions): {model} fitted, its intervals calibrated (out-of-fold "
-             f"residuals of {discovery.calibration_folds} folds) and its domain fitted on the other ions' electrodes "
+             f"residuals of {discovery.calibration_folds} folds"
+             + (" of whole ions, so that they are an unseen ion's" if discovery.calibrate_across_ions else "")
+             + ") and its domain fitted on the other ions' electrodes "
              f"only; a hit is an objective ({objective.name}) at least the visible electrodes' "
              f"{discovery.hit_quantile:.0%} quantile. Scores in the top {discovery.top_share:.0%} of each ranking, "
              f"with bootstrap 95% intervals ({discovery.repeats} resamples); a DAF of 1 is what random order gives. "

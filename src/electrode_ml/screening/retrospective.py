@@ -46,6 +46,7 @@ class DiscoveryParams:
     hit_quantile: float = 0.5  # a hit: an objective at least this quantile of the visible electrodes'
     top_share: float = 0.1  # DAF, precision and recall in this top share of a ranking
     calibration_folds: int = 3  # the visible electrodes' folds whose out-of-fold residuals calibrate the intervals
+    calibrate_across_ions: bool = True  # those folds hold whole working ions: residuals of ions a fold model never saw
     repeats: int = 1000  # bootstrap resamples of each interval
     seed: int = 42  # of the folds and the resamples
 
@@ -177,8 +178,8 @@ def verdict(table: pd.DataFrame, rank_on: str, model: str) -> str:
         sentence = (f"{test.capitalize()} test: {model} ranked on {RANKINGS[rank_on].replace('the model', 'its')} "
                     f"beats random order in {len(beats_random)} of {len(rows)} hidden ions"
                     + (f" ({', '.join(beats_random)})" if beats_random else "")
-                    + (f", loses to it in {', '.join(worse_random)}" if worse_random else "")
-                    + " (the paired DAF difference's 95% interval above 0)")
+                    + " (the paired DAF difference's 95% interval above 0)"
+                    + (f" and loses to it in {', '.join(worse_random)} (below 0)" if worse_random else ""))
         if "daf_minus_parent_low" in rows and rows["daf_minus_parent_low"].notna().any():
             beats_parent = rows[rows["daf_minus_parent_low"] > 0]["ion"].tolist()
             worse_parent = rows[rows["daf_minus_parent_high"] < 0]["ion"].tolist()

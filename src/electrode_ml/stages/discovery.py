@@ -3,7 +3,9 @@
 For each working ion with at least `discovery.min_electrodes` electrodes, every electrode of that
 ion is hidden, and `screen.rank_model` is rebuilt from the visible electrodes alone: fitted for the
 objective's two targets on them, its intervals calibrated on out-of-fold residuals of
-`discovery.calibration_folds` folds of them (models that never saw a hidden electrode either), its
+`discovery.calibration_folds` folds of them (models that never saw a hidden electrode either; with
+`discovery.calibrate_across_ions`, folds of whole ions, so that the residuals are those of an unseen
+ion, as the hidden one is), its
 domain fitted on them with its threshold from those folds, the hit threshold their objective's
 `hit_quantile`. Then the labelled test (every hidden electrode predicted and classified) and the
 generation test (the hidden ion's candidates made from the visible electrodes,
@@ -26,7 +28,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from tqdm import tqdm
 
 from electrode_ml import paths
@@ -37,7 +39,7 @@ from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import DISPLAY_NAMES, make_model
-from electrode_ml.params import DEFAULT_PARAMS, load_section, model_hyperparameters
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, model_hyperparameters
 from electrode_ml.provenance import timing_record
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.prediction import TrainedModels, prediction_column
@@ -63,11 +65,18 @@ def fit_rows(item: tuple[str, tuple[str, ...]], model, X: pd.DataFrame, targets:
     return clone(model).fit(X.loc[list(ids)], targets[target].loc[list(ids)])
 
 
-def visible_folds(visible_ids: pd.Index, folds: int, seed: int) -> np.ndarray:
-    """The fold of each visible electrode (shuffled, seeded)."""
-    assignment = np.empty(len(visible_ids), dtype=int)
-    for fold, (_, rows) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(visible_ids)))):
-        assignment[rows] = fold
+def visible_folds(visible: pd.DataFrame, folds: int, seed: int, across_ions: bool = False) -> np.ndarray:
+    """The fold of each visible electrode: shuffled (seeded), or with `across_ions` whole working
+    ions to a fold (sklearn's GroupKFold), so that a fold model never saw the ions it predicts."""
+    if across_ions and visible["working_ion"].nunique() < folds:
+        raise ParameterError(f"discovery.calibration_folds = {folds} folds of whole ions, but the visible electrodes "
+                             f"hold {visible['working_ion'].nunique()} ions")
+    rows = np.arange(len(visible))
+    splits = (GroupKFold(folds).split(rows, groups=visible["working_ion"].to_numpy()) if across_ions
+              else KFold(folds, shuffle=True, random_state=seed).split(rows))
+    assignment = np.empty(len(visible), dtype=int)
+    for fold, (_, held_out) in enumerate(splits):
+        assignment[held_out] = fold
     return assignment
 
 
@@ -93,7 +102,7 @@ def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, X: 
     visible_rows, _ = hidden_split(electrodes, ion)
     visible = electrodes.loc[visible_rows]
     ids = visible["battery_id"].to_numpy()
-    folds = visible_folds(visible_rows, params.calibration_folds, params.seed)
+    folds = visible_folds(visible, params.calibration_folds, params.seed, params.calibrate_across_ions)
     items = [(target, tuple(ids)) for target in target_names]
     items += [(target, tuple(ids[folds != fold])) for target in target_names for fold in range(params.calibration_folds)]
     fitted = map_in_workers(fit_rows, items, compute, shared=(model, X, targets), sizes=[len(item[1]) for item in items])
@@ -111,7 +120,9 @@ def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, X: 
         paths.trust_cell(model_name, target, out / "trust").mkdir(parents=True)
         joblib.dump(calibration, paths.trust_cell(model_name, target, out / "trust") / "calibration.joblib")
     domain = Domain.fit(magpie.loc[ids], visible["working_ion"], visible["composition"], trust.novelty_neighbours,
-                        domain_threshold(magpie, visible, folds, trust))
+                        # Novelty is measured against electrodes of the same ion: shuffled folds, as the domain stage's.
+                        domain_threshold(magpie, visible, visible_folds(visible, params.calibration_folds, params.seed),
+                                         trust))
     joblib.dump(domain, out / "trust" / paths.DOMAIN.name)
     training = sorted({battery_id for _, item_ids in items for battery_id in item_ids})
     return {"training": training, "calibration": sorted(ids), "domain": sorted(domain.battery_ids)}
