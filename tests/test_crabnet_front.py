@@ -8,7 +8,6 @@ import pytest
 
 from electrode_ml.commands import crabnet_front as front
 from electrode_ml import paths
-from electrode_ml.reporting import crabnet_cpu_front
 
 
 def _records(points: dict) -> list[dict]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
 import pandas as pd
 
 from electrode_ml.data.electrodes import WORKING_IONS, compact_formula, parse_composition

@@ -34,7 +34,6 @@ from tqdm import tqdm
 from electrode_ml import paths
 from electrode_ml.compute import compute_params, map_in_workers
 from electrode_ml.data.electrodes import parse_composition
-from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.files import write_json, write_table
