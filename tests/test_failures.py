@@ -205,8 +205,10 @@ def test_check_params_names_a_screen_model_the_pipeline_does_not_train_and_a_bad
     params["models"] = ["control", "rf_magpie", "modnet"]  # no crabnet, which screen.models names
     params["candidates"]["max_candidates"] = 0
     params["discovery"]["top_share"] = 1.5
+    params["schemes"] = ["loco"]  # repeated_cv's first draw is the stratified cells'
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     problems = check(tmp_path / "params.yaml")
+    assert any("schemes must include 'stratified5'" in problem for problem in problems)
     assert any("screen.models: 'crabnet' is not one of control, rf_magpie, modnet" in problem for problem in problems)
     assert any("candidates.max_candidates" in problem for problem in problems)
     assert any("discovery.top_share must lie in (0, 1], got 1.5" in problem for problem in problems)

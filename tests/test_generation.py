@@ -14,8 +14,8 @@ from electrode_ml.data.electrodes import WORKING_IONS, prepare_electrodes
 from electrode_ml.params import ParameterError, from_mapping
 from electrode_ml.screening.chemistry import RULES as CHEMISTRY_RULES
 from electrode_ml.screening.generation import (
-    CANDIDATE_COLUMNS, ION_CHARGES, REJECTED_COLUMNS, CandidateParams, generate_candidates, ion_swap_candidates,
-    ion_swap_probability, substitution_table, swapped_pair,
+    CANDIDATE_COLUMNS, ION_CHARGES, PAIRS_PER_TASK, REJECTED_COLUMNS, CandidateParams, generate_candidates,
+    generated_pool, ion_swap_candidates, ion_swap_probability, substitution_table, swapped_pair,
 )
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -236,6 +236,20 @@ def test_the_table_and_its_counts(sample):
     shuffled, shuffled_metrics, _ = generate_candidates(sample.sample(frac=1, random_state=3), CandidateParams())
     pd.testing.assert_frame_equal(shuffled, candidates)
     assert shuffled_metrics == metrics
+
+
+def test_the_pool_derived_in_workers_is_the_pool_derived_here(real_electrodes):
+    """The pairs go to the workers in chunks (`PAIRS_PER_TASK`); the pool and its metrics are the
+    same as in one process, substitutions included (a setting that reached the workers as Dask
+    futures once left them none)."""
+    from electrode_ml.compute import ComputeParams
+
+    parents = real_electrodes.sample(PAIRS_PER_TASK + 30, random_state=1).reset_index(drop=True)
+    here, here_metrics = generated_pool(parents, CandidateParams())
+    there, there_metrics = generated_pool(parents, CandidateParams(), compute=ComputeParams(workers=2))
+    assert here_metrics["candidates.substitution.generated"] > 0 and here_metrics["candidates.ion_swap.generated"] > 0
+    pd.testing.assert_frame_equal(there, here)
+    assert there_metrics == here_metrics
 
 
 def test_no_rule_no_candidates(sample):

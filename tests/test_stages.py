@@ -150,6 +150,25 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
     assert {name: (cell / name).read_bytes() for name in results} == first
     assert set(pd.read_csv(cell / "by_ion.csv")["working_ion"]) == set(electrodes["working_ion"])
 
+    # repeated_cv reads its draw 0 (the stratified folds) from this cell instead of fitting it again:
+    # the numbers are those of fitting it, to the bit; predictions of other folds are refused.
+    from electrode_ml.evaluation.validation import cross_validate_draws, per_fold_metrics
+    from electrode_ml.stages.cell import cell_data
+
+    result = _electrode_ml("repeated_cv", "--model", "rf_magpie", "--target", "voltage", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    repeated = pd.read_csv(workspace / "results/repeated_cv/rf_magpie/voltage/folds.csv", float_precision="round_trip")
+    assert sorted(set(repeated["repeat"])) == [0, 1, 2, 3, 4]
+    model, X, y = cell_data("rf_magpie", "voltage", workspace / "params.yaml", workspace / "results/prepared/electrodes.csv",
+                            workspace / "results/inputs")
+    refitted = per_fold_metrics(cross_validate_draws(model, X, y, {0: folds.set_index("battery_id")["fold"]}))
+    assert repeated.loc[repeated["repeat"] == 0, "mae"].tolist() == refitted["mae"].tolist()
+    other = predictions.assign(fold=(predictions["fold"] + 1) % 5)
+    other.to_csv(workspace / "other_folds.csv", index=False)
+    result = _electrode_ml("repeated_cv", "--model", "rf_magpie", "--target", "voltage",
+                           "--first-draw", "other_folds.csv", cwd=workspace)
+    assert result.returncode != 0 and "is not of draw 0" in result.stderr and "Traceback" not in result.stderr
+
     result = _electrode_ml("bootstrap", "--model", "rf_magpie", "--target", "grav_capacity", cwd=workspace)
     assert result.returncode == 0, result.stderr
     summary = pd.read_csv(workspace / "results/bootstrap/rf_magpie/grav_capacity/summary.csv")
@@ -255,7 +274,7 @@ def test_no_hidden_electrode_reaches_what_the_discovery_benchmark_learns_from(ma
     seen: dict[str, set] = {"training": set(), "calibration": set(), "domain": set(), "hit_threshold": set()}
 
     def in_process(function, items, compute, shared=(), sizes=None, **_):
-        for _, ids in items:
+        for _, ids, _ in items:
             seen["training"].update(ids)
         return [function(item, *shared) for item in items]
 

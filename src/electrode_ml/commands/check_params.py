@@ -59,6 +59,9 @@ def check(path: Path, profile: str | None = None) -> list[str]:
             problems.append(f"{path}: `{key}` must be a non-empty list")
             continue
         problems += [f"{path}: {key}: {name!r} is not one of {', '.join(known)}" for name in value if name not in known]
+    # repeated_cv reads its draw 0 from the stratified cv cells.
+    if isinstance(params.get("schemes"), list) and "stratified5" not in params["schemes"]:
+        problems.append(f"{path}: schemes must include 'stratified5': repeated_cv reads its first draw from those cells")
     profiles = params.get("profiles") or {}
     profile = profile or params.get("profile")
     if profile not in profiles:

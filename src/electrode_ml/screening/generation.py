@@ -253,6 +253,44 @@ def failed_rule(charged: str, discharged: str, couple: str, beyond: str, parent_
     return "anion_limit" if beyond else ""
 
 
+# Pairs of formulas derived per task: a few seconds of work each, so that two workers share the
+# 4,000-odd pairs of the data evenly and a task's overhead stays small.
+PAIRS_PER_TASK = 100
+
+
+def derive_pairs(keys: list[tuple[str, str, str]], params: CandidateParams, ions: tuple[str, ...],
+                 allowed_elements: frozenset, state: str) -> list[tuple]:
+    """For each (charged, discharged, working ion) of `keys`: its candidates (`candidate_row`s), the
+    parent's own verdict (couple, why none, (charged, discharged) balanced, beyond the anion's
+    limit), the ion swaps skipped, and "too_large" or "without_states" where substitution could not
+    start ("" where it could or is off). Module level: Dask sends it by reference."""
+    derived = []
+    for charged_text, discharged_text, ion in keys:
+        charged, discharged = parse_composition(charged_text), parse_composition(discharged_text)
+        couple, why_none, beyond = parent_couple(charged, discharged, ion)
+        balance = (balanced(integer_formula(charged)), balanced(integer_formula(discharged)))
+        rows, skipped, substitutable = [], 0, ""
+        if params.ion_swaps:
+            swaps, skipped = ion_swap_candidates(charged, discharged, ion, ions)
+            rows += [(new_charged, new_discharged, new_ion, "ion_swap", change, ion_swap_probability(ion, new_ion), "",
+                      couple, beyond, balance)
+                     for new_charged, new_discharged, new_ion, change in swaps]
+        if params.substitutions:
+            if not guessable(discharged):
+                substitutable = "too_large"
+            elif not most_likely_oxidation_states(integer_formula(discharged), ion):
+                substitutable = "without_states"
+            else:
+                rows += [(new_charged, new_discharged, ion, "substitution", change, probability, states, new_couple,
+                          new_beyond, balance)
+                         for new_charged, new_discharged, change, probability, states, new_couple, new_beyond
+                         in substitution_candidates(charged, discharged, ion, params.substitution_threshold,
+                                                    allowed_elements)]
+        derived.append(([candidate_row(*row, state) for row in rows], (couple, why_none, balance, beyond), skipped,
+                        substitutable))
+    return derived
+
+
 def generate_candidates(electrodes: pd.DataFrame, params: CandidateParams, ions: tuple[str, ...] | None = None,
                         state: str = "discharged") -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """New electrodes from the known `electrodes` (the prepared table joined with its pairs:
@@ -279,11 +317,13 @@ def known_keys(electrodes: pd.DataFrame, state: str = "discharged") -> set[tuple
 
 
 def generated_pool(electrodes: pd.DataFrame, params: CandidateParams, ions: tuple[str, ...] | None = None,
-                   state: str = "discharged") -> tuple[pd.DataFrame, dict]:
+                   state: str = "discharged", compute=None) -> tuple[pd.DataFrame, dict]:
     """Every candidate the ways make from each known electrode, before any is dropped
     (`GENERATED_COLUMNS`: the candidate's columns, its parent and the rule it fails, "" for none),
     in the order that decides which of several equal candidates is kept (`GENERATED_ORDER`), and
-    the metrics of the generation (`generate_candidates`' arguments)."""
+    the metrics of the generation (`generate_candidates`' arguments). With `compute`
+    (`compute.ComputeParams`) the pairs are derived in its workers, else in this process: the same
+    result either way."""
     from electrode_ml.features.representations import elements_with_data
 
     if state not in STATES:
@@ -301,35 +341,26 @@ def generated_pool(electrodes: pd.DataFrame, params: CandidateParams, ions: tupl
     metrics = {"candidates.parents": len(parents)}
 
     # Candidates depend on the pair and working ion only: each is derived once and given to every
-    # electrode that shares it.
+    # electrode that shares it; the pairs in chunks, in the workers where `compute` says where.
+    keys = sorted(set(zip(parents["charged"], parents["discharged"], parents["working_ion"])))
+    chunks = [keys[start:start + PAIRS_PER_TASK] for start in range(0, len(keys), PAIRS_PER_TASK)]
+    # Bound to the function, not scattered: Dask scatters a collection (the frozenset of elements)
+    # element by element and would hand the task a set of futures.
+    derive = functools.partial(derive_pairs, params=params, ions=ions, allowed_elements=allowed_elements, state=state)
+    if compute is None:
+        results = [derive(chunk) for chunk in chunks]
+    else:
+        from electrode_ml.compute import map_in_workers
+
+        results = map_in_workers(derive, chunks, compute)
     derived: dict[tuple[str, str, str], list[tuple]] = {}
     skipped_swaps: dict[tuple[str, str, str], int] = {}
     judged: dict[tuple[str, str, str], tuple] = {}  # pair -> (couple, why none, (charged, discharged) balanced, beyond)
     too_large = without_states = 0
-    for key in sorted(set(zip(parents["charged"], parents["discharged"], parents["working_ion"]))):
-        charged_text, discharged_text, ion = key
-        charged, discharged = parse_composition(charged_text), parse_composition(discharged_text)
-        couple, why_none, beyond = parent_couple(charged, discharged, ion)
-        balance = (balanced(integer_formula(charged)), balanced(integer_formula(discharged)))
-        judged[key] = (couple, why_none, balance, beyond)
-        rows = []
-        if params.ion_swaps:
-            swaps, skipped_swaps[key] = ion_swap_candidates(charged, discharged, ion, ions)
-            rows += [(new_charged, new_discharged, new_ion, "ion_swap", change, ion_swap_probability(ion, new_ion), "",
-                      couple, beyond, balance)
-                     for new_charged, new_discharged, new_ion, change in swaps]
-        if params.substitutions:
-            if not guessable(discharged):
-                too_large += 1
-            elif not most_likely_oxidation_states(integer_formula(discharged), ion):
-                without_states += 1
-            else:
-                rows += [(new_charged, new_discharged, ion, "substitution", change, probability, states, new_couple,
-                          new_beyond, balance)
-                         for new_charged, new_discharged, change, probability, states, new_couple, new_beyond
-                         in substitution_candidates(charged, discharged, ion, params.substitution_threshold,
-                                                    allowed_elements)]
-        derived[key] = [candidate_row(*row, state) for row in rows]
+    for key, (rows, pair_judged, skipped, substitutable) in zip(keys, (pair for result in results for pair in result)):
+        derived[key], judged[key], skipped_swaps[key] = rows, pair_judged, skipped
+        too_large += substitutable == "too_large"
+        without_states += substitutable == "without_states"
     # The rules read on the known electrodes themselves: how many a rule that demanded them outright would reject.
     known_judged = [judged[key] for key in zip(parents["charged"], parents["discharged"], parents["working_ion"])]
     metrics.update({

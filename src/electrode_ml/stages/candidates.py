@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from electrode_ml import paths
+from electrode_ml.compute import ComputeParams, compute_params
 from electrode_ml.files import write_json, write_table
 from electrode_ml.params import DEFAULT_PARAMS, load_section, read_params
 from electrode_ml.provenance import timing_record
@@ -30,10 +31,11 @@ from electrode_ml.screening.generation import (
 )
 
 
-def run(params: CandidateParams, electrodes_csv: Path, pairs_csv: Path, out_dir: Path, state: str = "discharged") -> dict:
+def run(params: CandidateParams, electrodes_csv: Path, pairs_csv: Path, out_dir: Path, state: str = "discharged",
+        compute: ComputeParams | None = None) -> dict:
     start = time.perf_counter()
     electrodes = known_electrodes(electrodes_csv, pairs_csv)
-    generated, metrics = generated_pool(electrodes, params, state=state)
+    generated, metrics = generated_pool(electrodes, params, state=state, compute=compute)
     candidates, metrics, rejected = select_candidates(generated, known_keys(electrodes, state), params, metrics)
     write_table(generated[list(GENERATED_COLUMNS)], out_dir / paths.CANDIDATES_GENERATED.name)
     write_table(candidates, out_dir / paths.CANDIDATE_TABLE.name)
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=paths.CANDIDATES, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     state = candidate_state((read_params(args.params).get("prepare") or {}).get("composition_column", ""))
-    metrics = run(load_section("candidates", CandidateParams, args.params), args.electrodes, args.pairs, args.out, state)
+    metrics = run(load_section("candidates", CandidateParams, args.params), args.electrodes, args.pairs, args.out, state,
+                  compute_params(args.params))
     failed = sum(value for key, value in metrics.items() if key.startswith("candidates.failed."))
     print(f"candidates: {metrics['candidates.kept']} kept ({metrics['candidates.kept.ion_swap']} ion swaps, "
           f"{metrics['candidates.kept.substitution']} substitutions), {failed} set aside by a rule -> {args.out}")

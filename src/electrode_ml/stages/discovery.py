@@ -57,11 +57,14 @@ from electrode_ml.stages.cell import model_data
 USED_PARTS = ("training", "calibration", "domain", "hit_threshold")
 
 
-def fit_rows(item: tuple[str, tuple[str, ...]], model, X: pd.DataFrame, targets: pd.DataFrame):
+def fit_rows(item: tuple[str, tuple[str, ...], tuple[str, ...]], model, X: pd.DataFrame, targets: pd.DataFrame):
     """A fresh clone of `model` fitted for one target on some electrodes: `item` = (target, their
-    battery_ids). Module level: Dask sends it by reference."""
-    target, ids = item
-    return clone(model).fit(X.loc[list(ids)], targets[target].loc[list(ids)])
+    battery_ids, battery_ids to predict). Returns the fitted model, or where there are electrodes to
+    predict (a calibration fold's) only its predictions of them: a fold model serves nothing else,
+    and a forest is tens of MB. Module level: Dask sends it by reference."""
+    target, ids, predict_ids = item
+    fitted = clone(model).fit(X.loc[list(ids)], targets[target].loc[list(ids)])
+    return fitted.predict(X.loc[list(predict_ids)]) if predict_ids else fitted
 
 
 def visible_folds(visible: pd.DataFrame, folds: int, seed: int, across_ions: bool = False) -> np.ndarray:
@@ -92,29 +95,39 @@ def domain_threshold(magpie: pd.DataFrame, visible: pd.DataFrame, folds: np.ndar
     return float(np.quantile(novelty[np.isfinite(novelty)], trust.domain_quantile))
 
 
-def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, X: pd.DataFrame, magpie: pd.DataFrame,
-                  model, model_name: str, target_names: tuple[str, ...], params: DiscoveryParams, trust: TrustParams,
-                  compute, out: Path) -> dict[str, list[str]]:
-    """Under `out`: the model fitted on the electrodes of every ion but `ion` (models/), its
-    calibrations from their folds' out-of-fold residuals and its domain (trust/), laid out as the
-    train, trust and domain stages lay theirs out. Returns the battery_ids each part read."""
+def fit_items(ion: str, electrodes: pd.DataFrame, target_names: tuple[str, ...], params: DiscoveryParams) -> list[tuple]:
+    """`fit_rows`' items for hiding `ion`: the model on every visible electrode for each target, then
+    for each target and calibration fold (`visible_folds`) the fold model and the electrodes it predicts."""
     visible_rows, _ = hidden_split(electrodes, ion)
     visible = electrodes.loc[visible_rows]
     ids = visible["battery_id"].to_numpy()
     folds = visible_folds(visible, params.calibration_folds, params.seed, params.calibrate_across_ions)
-    items = [(target, tuple(ids)) for target in target_names]
-    items += [(target, tuple(ids[folds != fold])) for target in target_names for fold in range(params.calibration_folds)]
-    fitted = map_in_workers(fit_rows, items, compute, shared=(model, X, targets), sizes=[len(item[1]) for item in items])
+    items = [(target, tuple(ids), ()) for target in target_names]
+    items += [(target, tuple(ids[folds != fold]), tuple(ids[folds == fold]))
+              for target in target_names for fold in range(params.calibration_folds)]
+    return items
+
+
+def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, magpie: pd.DataFrame, items: list[tuple],
+                  fitted: list, model_name: str, target_names: tuple[str, ...], params: DiscoveryParams,
+                  trust: TrustParams, out: Path) -> dict[str, list[str]]:
+    """Under `out`: the model fitted on the electrodes of every ion but `ion` (models/), its
+    calibrations from their folds' out-of-fold residuals and its domain (trust/), laid out as the
+    train, trust and domain stages lay theirs out, from `fit_items`' `items` and what `fit_rows`
+    returned for them (`fitted`). Returns the battery_ids each part read."""
+    visible_rows, _ = hidden_split(electrodes, ion)
+    visible = electrodes.loc[visible_rows]
+    ids = visible["battery_id"].to_numpy()
     for number, target in enumerate(target_names):
         (out / "models" / model_name / target).mkdir(parents=True)
         joblib.dump(fitted[number], paths.trained_model(model_name, target, out / "models") / "model.joblib")
         out_of_fold = []
         for fold in range(params.calibration_folds):
-            fold_model = fitted[len(target_names) + number * params.calibration_folds + fold]
-            held_out = ids[folds == fold]
+            index = len(target_names) + number * params.calibration_folds + fold
+            held_out = np.asarray(items[index][2])
             out_of_fold.append(pd.DataFrame({"battery_id": held_out, "fold": fold,
                                              "y_true": targets[target].loc[held_out].to_numpy(),
-                                             "y_pred": fold_model.predict(X.loc[held_out])}))
+                                             "y_pred": fitted[index]}))
         calibration = calibrate(pd.concat(out_of_fold, ignore_index=True), magpie, trust.difficulty, trust.neighbours)
         paths.trust_cell(model_name, target, out / "trust").mkdir(parents=True)
         joblib.dump(calibration, paths.trust_cell(model_name, target, out / "trust") / "calibration.joblib")
@@ -123,7 +136,7 @@ def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, X: 
                         domain_threshold(magpie, visible, visible_folds(visible, params.calibration_folds, params.seed),
                                          trust))
     joblib.dump(domain, out / "trust" / paths.DOMAIN.name)
-    training = sorted({battery_id for _, item_ids in items for battery_id in item_ids})
+    training = sorted({battery_id for _, item_ids, _ in items for battery_id in item_ids})
     return {"training": training, "calibration": sorted(ids), "domain": sorted(domain.battery_ids)}
 
 
@@ -178,17 +191,26 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
     generated = generated.assign(
         parent_objective=generated["parent_battery_id"].map(known_objective.set_axis(electrodes["battery_id"])))
 
+    # Every ion's fits in one batch: the workers never wait for the scoring of an ion between its fits.
+    ions = qualifying_ions(electrodes["working_ion"], params.min_electrodes)
+    items = {ion: fit_items(ion, electrodes, target_names, params) for ion in ions}
+    batch = [item for ion in ions for item in items[ion]]
+    results = iter(map_in_workers(fit_rows, batch, compute, shared=(model, X, targets),
+                                  sizes=[len(item[1]) for item in batch],
+                                  progress=lambda done: tqdm(done, desc="discovery fits", unit="fit", total=len(batch))))
+    fitted = {ion: [next(results) for _ in items[ion]] for ion in ions}
+
     scores, errors, marked, used = [], [], [], []
     metrics = {"discovery.ions": 0}
-    for ion in tqdm(qualifying_ions(electrodes["working_ion"], params.min_electrodes), desc="discovery", unit="ion"):
+    for ion in tqdm(ions, desc="discovery", unit="ion"):
         visible_rows, hidden_rows = hidden_split(electrodes, ion)
         visible, hidden = electrodes.loc[visible_rows], electrodes.loc[hidden_rows]
         threshold = hit_threshold(known_objective.loc[visible_rows], params.hit_quantile)
         control = {target: float(targets[target].loc[visible["battery_id"]].mean()) for target in target_names}
         with tempfile.TemporaryDirectory(prefix="discovery-") as scratch:
             scratch = Path(scratch)
-            parts = visible_model(ion, electrodes, targets, X, magpie, model, model_name, target_names, params, trust,
-                                  compute, scratch)
+            parts = visible_model(ion, electrodes, targets, magpie, items[ion], fitted.pop(ion), model_name, target_names,
+                                  params, trust, scratch)
             trained = TrainedModels.load(scratch / "models", scratch / "trust", nan_counts, (model_name,), target_names,
                                          note=lambda message: None)
             labelled = screened(hidden[["composition", "working_ion", "battery_id"]].reset_index(drop=True), trained,
