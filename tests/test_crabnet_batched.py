@@ -176,3 +176,23 @@ def test_stopped_and_shorter_models_keep_crabnets_schedule(electrodes, applied_r
     for number, ((rates, precision), by_hand) in enumerate(zip(applied_rates, expected)):
         np.testing.assert_allclose(rates, by_hand, rtol=1e-5, err_msg=f"Lamb update {number}")
         assert precision == "highest"
+
+
+def test_the_discovery_benchmark_trains_a_batched_models_fits_together_as_a_cell_would(electrodes):
+    """`discovery.fitted_batch` hands every fit of a target to one `fit_many` (a CUDA GPU's way):
+    a fit with electrodes to predict gives its predictions, one without gives the model; both as
+    the same fit alone."""
+    from electrode_ml.stages.discovery import fitted_batch
+
+    model = make_model("crabnet", trainer="batched", **TINY)
+    assert model.trains_together
+    test = _fold(electrodes)
+    ids, held_out = tuple(electrodes.index[~test]), tuple(electrodes.index[test])
+    targets = electrodes[[TARGET, "voltage_avg_V"]]
+    items = [(TARGET, ids, ()), ("voltage_avg_V", ids[::2], held_out), (TARGET, ids[1::2], held_out)]
+    results = fitted_batch(model, electrodes, targets, items, compute=None)
+    assert hasattr(results[0], "predict") and isinstance(results[1], np.ndarray) and len(results[2]) == len(held_out)
+    for (target, rows, predict), result in zip(items, results):
+        (alone,) = model.fit_many(electrodes, targets[target], [electrodes.index.get_indexer(list(rows))])
+        predicted = result.predict(electrodes.loc[list(held_out)]) if not predict else result
+        np.testing.assert_allclose(predicted, alone.predict(electrodes.loc[list(held_out)]), rtol=1e-5)

@@ -78,7 +78,10 @@ CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage
 # The stages that load trained models by the names in params.yaml's screen block (unpickled or
 # made by the registry, not imported): their models' packages are part of their code.
 SCREEN = yaml.safe_load((REPOSITORY / "params.yaml").read_text())["screen"]
-LOADED_MODELS = {"screen": SCREEN["models"], "discovery": [SCREEN["rank_model"]]}
+PROFILES = yaml.safe_load((REPOSITORY / "params.yaml").read_text())["profiles"]
+LOADED_MODELS = {"screen": SCREEN["models"],
+                 "discovery": sorted({model for block in PROFILES.values()
+                                      for model in (block.get("discovery") or {}).get("models") or [SCREEN["rank_model"]]})}
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))

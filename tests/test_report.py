@@ -188,23 +188,24 @@ def write_synthetic_screening(root: Path, paths, rng, candidates: int = 40):
     scores = []
     for ion in ("Na", "K"):
         hits = rng.random(60) < 0.3
-        signal = hits + rng.normal(scale=0.5, size=60)
-        for test in ("labelled", "generation"):
-            rankings = {"point": (signal, signal > 0.5), "lower": (signal - 0.2, None), "upper": (signal + 0.2, None),
-                        "control": (np.zeros(60), np.zeros(60, dtype=bool)), "random": (np.zeros(60), None)}
-            if test == "generation":
-                rankings["parent"] = (rng.random(60), None)
-            scores.append(scored_rankings(rankings, hits, 0.1, 50, 0).assign(ion=ion, test=test, size=60,
-                                                                            hits=int(hits.sum())))
+        for model, noise in (("crabnet", 0.5), ("rf_magpie", 2.0)):  # the rank model, and a second beside it
+            signal = hits + rng.normal(scale=noise, size=60)
+            for test in ("labelled", "generation"):
+                rankings = {"point": (signal, signal > 0.5), "lower": (signal - 0.2, None), "upper": (signal + 0.2, None),
+                            "control": (np.zeros(60), np.zeros(60, dtype=bool)), "random": (np.zeros(60), None)}
+                if test == "generation":
+                    rankings["parent"] = (np.arange(60) % 7 / 7, None)
+                scores.append(scored_rankings(rankings, hits, 0.1, 50, 0).assign(ion=ion, test=test, model=model,
+                                                                                size=60, hits=int(hits.sum())))
     scores = pd.concat(scores, ignore_index=True)
     paths.discovery.mkdir(parents=True)
     scores.to_csv(paths.discovery / "scores.csv", index=False)
-    pd.DataFrame({"ion": ["Na", "K"], "target": ["voltage", "voltage"], "electrodes": [60, 60], "mae": [0.5, 0.7],
-                  "smae": [0.8, 0.9], "coverage": [0.85, 0.7], "level": [0.9, 0.9]}).to_csv(paths.discovery / "errors.csv",
-                                                                                           index=False)
+    pd.DataFrame({"ion": ["Na", "K", "K"], "model": ["crabnet", "crabnet", "rf_magpie"], "target": "voltage",
+                  "electrodes": 60, "mae": [0.5, 0.7, 0.9], "smae": [0.8, 0.9, 1.1], "coverage": [0.85, 0.7, 0.6],
+                  "level": 0.9}).to_csv(paths.discovery / "errors.csv", index=False)
     _write_json(paths.discovery / "metrics.json", {
         "discovery.ions": 2, "discovery.Na.hidden": 60, "discovery.Na.recreating": 12, "discovery.K.hidden": 60,
-        "discovery.K.recreating": 9, "discovery.verdict": verdict(scores, "lower", "RF@Magpie")})
+        "discovery.K.recreating": 9, "discovery.verdict": verdict(scores[scores["model"] == "crabnet"], "lower", "CrabNet")})
 
 
 @pytest.fixture
@@ -260,7 +261,7 @@ def test_every_table_is_written_as_markdown_latex_and_csv(report):
             "trust_clusters": len(MODELS) * len(TARGETS) * 3,
             "trust_novelty": len(pd.read_csv(report.paper / "tables" / "trust_novelty.csv")),
             "comparison_published": len(pd.read_csv(report.published)),
-            "screen_top_candidates": 9, "discovery_scores": 22}
+            "screen_top_candidates": 9, "discovery_scores": 44}
     listed = {artefact.stem.removeprefix("tables/") for artefact in report_stage.ARTEFACTS.values()
               if artefact.stem.startswith("tables/")}
     assert listed == set(rows)
@@ -458,13 +459,16 @@ def test_the_screening_page_and_tables_hold_the_screen_and_discovery_numbers(rep
     assert "| generated (ion swaps and substitutions) | 55 |" in page and "| passing `redox_couple` (2 failed) | 40 |" in page
     assert "SMACT balances 90.0% of their charged states" in page and "A redox couple is found for 90.0%" in page
     raw = pd.read_csv(report.discovery / "scores.csv")  # the page formats the stage's own numbers
-    generation = raw[raw["test"] == "generation"].set_index(["ion", "ranking"])
+    generation = raw[raw["test"] == "generation"].set_index(["ion", "model", "ranking"])
     for ion in ("Na", "K"):
-        lower = generation.loc[(ion, "lower")]
+        lower = generation.loc[(ion, "crabnet", "lower")]  # the rank model's table
         assert (f"| {ion} | 60 | {12 if ion == 'Na' else 9} | {int(lower['hits'])} | {lower['daf']:.2f} "
                 f"[{lower['daf_low']:.2f}, {lower['daf_high']:.2f}] |") in page
-    assert "| K | voltage | 0.7 | 0.900 | 70.0% |" in page
-    assert "**Verdict**: Labelled test: RF@Magpie ranked on its interval's lower bound beats random order in" in page
+        other = generation.loc[(ion, "rf_magpie", "lower")]  # the second model, in the every-model table
+        assert f"| {ion} | generation | RF@Magpie | " in page and \
+            f"| {other['daf']:.2f} [{other['daf_low']:.2f}, {other['daf_high']:.2f}] |" in page
+    assert "| K | CrabNet | voltage | 0.7 | 0.900 | 70.0% |" in page and "| K | RF@Magpie | voltage | 0.9 |" in page
+    assert "**Verdict**: Labelled test: CrabNet ranked on its interval's lower bound beats random order in" in page
     verdict_text = json.loads((report.discovery / "metrics.json").read_text())["discovery.verdict"]
     assert f"**Verdict**: {verdict_text}" in page
     assert verdict_text in (report.paper / "REPRODUCTION.md").read_text()  # the answer to the paper's claim

@@ -256,6 +256,30 @@ def test_candidates_and_the_discovery_benchmark_on_real_sample(magpie_workspace)
     assert recreated <= set(electrodes.loc[electrodes["working_ion"].isin(ions), "battery_id"])
     assert metrics["discovery.verdict"].startswith("Labelled test:")
 
+    # A second model beside the rank model (the control, fitted in this process rather than in the
+    # workers): each scored on the same sets, with the same baselines, the rank model's rows unchanged.
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["profiles"]["quick"]["discovery"] = {"models": ["rf_magpie", "control"]}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    result = _electrode_ml("discovery", cwd=workspace)
+    assert result.returncode == 0, result.stderr
+    both = pd.read_csv(workspace / "results/discovery/scores.csv")
+    assert set(both["model"]) == {"rf_magpie", "control"}
+    pd.testing.assert_frame_equal(both[both["model"] == "rf_magpie"].reset_index(drop=True), scores)
+    control = both[both["model"] == "control"].set_index(["ion", "test", "ranking"])
+    for ion, test in control.index.droplevel("ranking").unique():
+        # The control predicts one value for every electrode: its point ranking is random order, DAF 1.
+        assert control.loc[(ion, test, "point"), "daf"] == pytest.approx(1.0)
+        assert control.loc[(ion, test, "random"), "daf_high"] == \
+            both.set_index(["ion", "test", "model", "ranking"]).loc[(ion, test, "rf_magpie", "random"), "daf_high"]
+    errors = pd.read_csv(workspace / "results/discovery/errors.csv")
+    assert set(errors["model"]) == {"rf_magpie", "control"}
+    params["profiles"]["quick"]["discovery"] = {"models": ["control"]}  # without the rank model: refused by name
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    result = _electrode_ml("discovery", cwd=workspace)
+    assert result.returncode != 0 and "must include screen.rank_model (rf_magpie)" in result.stderr
+    assert "Traceback" not in result.stderr
+
 
 def test_no_hidden_electrode_reaches_what_the_discovery_benchmark_learns_from(magpie_workspace, monkeypatch):
     """Spies on the four things the benchmark learns from (training, interval calibration, domain,

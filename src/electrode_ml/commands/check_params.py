@@ -36,6 +36,9 @@ def stage_schemas() -> dict:
 
 def check(path: Path, profile: str | None = None) -> list[str]:
     """Every problem in the parameter file; an empty list when it is usable."""
+    from electrode_ml.screening.retrospective import profile_models
+    from electrode_ml.screening.screener import ScreenParams
+
     problems = []
     try:
         params = read_params(path)
@@ -76,8 +79,15 @@ def check(path: Path, profile: str | None = None) -> list[str]:
         for key, hyperparameters in block.items():
             if key == "bootstrap":  # the learning-curve settings, checked by the bootstrap stage
                 continue
+            if key == "discovery":  # the models the discovery benchmark rebuilds
+                try:
+                    profile_models(block, (params.get("screen") or {}).get("rank_model", ScreenParams().rank_model),
+                                   f"{path}: profiles.{name}")
+                except ParameterError as error:
+                    problems.append(str(error))
+                continue
             if key not in MODELS:
-                problems.append(f"{path}: profiles.{name}.{key} is neither a model nor `bootstrap`")
+                problems.append(f"{path}: profiles.{name}.{key} is neither a model, `bootstrap` nor `discovery`")
                 continue
             try:
                 make_model(key, **(hyperparameters or {}))

@@ -154,10 +154,16 @@ def interval(row: pd.Series, score: str, digits: int = 2) -> str:
 
 def discovery_section(metrics: dict, scores: pd.DataFrame, errors: pd.DataFrame, params: ScreenParams,
                       discovery: DiscoveryParams, model: str, objective, level: float) -> list[str]:
-    """The discovery benchmark's tables and verdict (`screening.retrospective`)."""
+    """The discovery benchmark's tables and verdict (`screening.retrospective`): the rank model's
+    rankings and the baselines in full, each other model rebuilt beside it in one table."""
     ranked_on = params.rank_on
+    every_model = scores
+    scores = scores[scores["model"] == params.rank_model]
+    others = [name for name in dict.fromkeys(every_model["model"]) if name != params.rank_model]
     lines = [f"Each working ion with at least {discovery.min_electrodes} electrodes hidden in turn "
-             f"({metrics.get('discovery.ions', 0)} ions): {model} fitted, its intervals calibrated (out-of-fold "
+             f"({metrics.get('discovery.ions', 0)} ions): {model}"
+             + (f" (and {', '.join(DISPLAY_NAMES[name] for name in others)}, below)" if others else "")
+             + " fitted, its intervals calibrated (out-of-fold "
              f"residuals of {discovery.calibration_folds} folds"
              + (" of whole ions, so that they are an unseen ion's" if discovery.calibrate_across_ions else "")
              + ") and its domain fitted on the other ions' electrodes "
@@ -179,9 +185,10 @@ def discovery_section(metrics: dict, scores: pd.DataFrame, errors: pd.DataFrame,
                      f"{interval(labelled.loc[(ion, 'lower')], 'daf')} | "
                      f"{interval(labelled.loc[(ion, 'upper')], 'daf')} |")
     lines += ["", f"Errors on the hidden ion, and how often its {level:.0%} interval (calibrated on the other ions) "
-              "holds the truth:", "", "| ion | target | MAE | SMAE | coverage |", "|---|---|---:|---:|---:|"]
+              "holds the truth:", "", "| ion | model | target | MAE | SMAE | coverage |", "|---|---|---|---:|---:|---:|"]
     for row in errors.itertuples():
-        lines.append(f"| {row.ion} | {row.target} | {row.mae:.3g} | {row.smae:.3f} | {row.coverage:.1%} |")
+        lines.append(f"| {row.ion} | {DISPLAY_NAMES[row.model]} | {row.target} | {row.mae:.3g} | {row.smae:.3f} | "
+                     f"{row.coverage:.1%} |")
     lines += ["", "**Generation test**: the hidden ion's candidates made from the other ions' electrodes (ion swaps; "
               "no cap), a hit one that re-creates a hidden electrode that is a hit, counted once per candidate; a "
               "candidate that re-creates nothing counts as a miss, so precision is a lower bound.", "",
@@ -197,6 +204,16 @@ def discovery_section(metrics: dict, scores: pd.DataFrame, errors: pd.DataFrame,
                      f"{interval(generation.loc[(ion, 'point')], 'daf')} | "
                      f"{interval(generation.loc[(ion, 'parent')], 'daf')} | "
                      f"{interval(chosen, 'daf_minus_parent')} |")
+    if others:
+        lines += ["", f"**Every model on the same sets** (`profiles.<profile>.discovery.models`): F1 of the point "
+                  f"value and DAF on {ranked_on}, each with its paired difference from random order.", "",
+                  f"| ion | test | model | F1 | DAF {ranked_on} | minus random |", "|---|---|---|---:|---:|---:|"]
+        chosen = every_model[every_model["ranking"] == ranked_on].set_index(["ion", "test", "model"])
+        points = every_model[every_model["ranking"] == "point"].set_index(["ion", "test", "model"])
+        for ion, test, name in chosen.index:
+            row = chosen.loc[(ion, test, name)]
+            lines.append(f"| {ion} | {test} | {DISPLAY_NAMES[name]} | {interval(points.loc[(ion, test, name)], 'f1')} | "
+                         f"{interval(row, 'daf')} | {interval(row, 'daf_minus_random')} |")
     lines += ["", f"**Verdict**: {metrics.get('discovery.verdict', '')}"]
     return lines
 

@@ -62,6 +62,25 @@ class DiscoveryParams:
                                  f"got {self.calibration_folds} and {self.repeats}")
 
 
+def profile_models(profile: dict, rank_model: str, where: str) -> list[str]:
+    """The models the benchmark rebuilds per hidden ion, from a profile's block (`where` names it):
+    its `discovery.models`, by default the rank model alone; every one a model with a block of that
+    profile, the rank model (whose ranking the verdict reads) among them."""
+    from electrode_ml.models.registry import MODELS
+
+    models = (profile.get("discovery") or {}).get("models") or [rank_model]
+    if not isinstance(models, list) or not all(isinstance(model, str) for model in models):
+        raise ParameterError(f"{where}.discovery.models must be a list of model names, got {models!r}")
+    unknown = [model for model in models if model not in MODELS or model not in profile]
+    if unknown:
+        raise ParameterError(f"{where}.discovery.models: {unknown} not among the profile's models "
+                             f"({', '.join(model for model in MODELS if model in profile)})")
+    if rank_model not in models:
+        raise ParameterError(f"{where}.discovery.models = {models} must include screen.rank_model ({rank_model}), "
+                             "whose ranking the verdict reads")
+    return list(dict.fromkeys(models))
+
+
 def qualifying_ions(ions: pd.Series, minimum: int) -> list[str]:
     """The working ions with at least `minimum` electrodes, in `WORKING_IONS` order."""
     counts = ions.value_counts()

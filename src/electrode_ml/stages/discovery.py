@@ -38,7 +38,7 @@ from electrode_ml.evaluation.conformal import TrustParams, calibrate
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.files import write_json, write_table
 from electrode_ml.models.registry import DISPLAY_NAMES, make_model
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, model_hyperparameters
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, active_profile, load_section, model_hyperparameters
 from electrode_ml.provenance import timing_record
 from electrode_ml.screening.objectives import OBJECTIVES
 from electrode_ml.screening.prediction import TrainedModels, prediction_column
@@ -47,6 +47,7 @@ from electrode_ml.screening.retrospective import (
     candidate_hits,
     hidden_split,
     hit_threshold,
+    profile_models,
     qualifying_ions,
     scored_rankings,
     verdict,
@@ -108,16 +109,13 @@ def fit_items(ion: str, electrodes: pd.DataFrame, target_names: tuple[str, ...],
     return items
 
 
-def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, magpie: pd.DataFrame, items: list[tuple],
-                  fitted: list, model_name: str, target_names: tuple[str, ...], params: DiscoveryParams,
-                  trust: TrustParams, out: Path) -> dict[str, list[str]]:
-    """Under `out`: the model fitted on the electrodes of every ion but `ion` (models/), its
-    calibrations from their folds' out-of-fold residuals and its domain (trust/), laid out as the
-    train, trust and domain stages lay theirs out, from `fit_items`' `items` and what `fit_rows`
-    returned for them (`fitted`). Returns the battery_ids each part read."""
-    visible_rows, _ = hidden_split(electrodes, ion)
-    visible = electrodes.loc[visible_rows]
-    ids = visible["battery_id"].to_numpy()
+def write_visible_model(model_name: str, targets: pd.DataFrame, magpie: pd.DataFrame, items: list[tuple],
+                        fitted: list, target_names: tuple[str, ...], params: DiscoveryParams, trust: TrustParams,
+                        out: Path) -> None:
+    """Under `out`: one model fitted on the electrodes of every ion but the hidden one (models/) and
+    its calibrations from their folds' out-of-fold residuals (trust/), laid out as the train and
+    trust stages lay theirs out, from `fit_items`' `items` and what `fit_rows` returned for them
+    (`fitted`)."""
     for number, target in enumerate(target_names):
         (out / "models" / model_name / target).mkdir(parents=True)
         joblib.dump(fitted[number], paths.trained_model(model_name, target, out / "models") / "model.joblib")
@@ -131,13 +129,47 @@ def visible_model(ion: str, electrodes: pd.DataFrame, targets: pd.DataFrame, mag
         calibration = calibrate(pd.concat(out_of_fold, ignore_index=True), magpie, trust.difficulty, trust.neighbours)
         paths.trust_cell(model_name, target, out / "trust").mkdir(parents=True)
         joblib.dump(calibration, paths.trust_cell(model_name, target, out / "trust") / "calibration.joblib")
-    domain = Domain.fit(magpie.loc[ids], visible["working_ion"], visible["composition"], trust.novelty_neighbours,
+
+
+def write_visible_domain(ion: str, electrodes: pd.DataFrame, magpie: pd.DataFrame, params: DiscoveryParams,
+                         trust: TrustParams, out: Path) -> list[str]:
+    """Under `out`/trust: the domain of the electrodes of every ion but `ion`, as the domain stage
+    lays it out, its threshold from their folds. Returns the battery_ids it read."""
+    visible = electrodes.loc[hidden_split(electrodes, ion)[0]]
+    domain = Domain.fit(magpie.loc[visible["battery_id"]], visible["working_ion"], visible["composition"],
+                        trust.novelty_neighbours,
                         # Novelty is measured against electrodes of the same ion: shuffled folds, as the domain stage's.
                         domain_threshold(magpie, visible, visible_folds(visible, params.calibration_folds, params.seed),
                                          trust))
+    (out / "trust").mkdir(parents=True, exist_ok=True)
     joblib.dump(domain, out / "trust" / paths.DOMAIN.name)
-    training = sorted({battery_id for _, item_ids, _ in items for battery_id in item_ids})
-    return {"training": training, "calibration": sorted(ids), "domain": sorted(domain.battery_ids)}
+    return sorted(domain.battery_ids)
+
+
+def fitted_batch(model, X: pd.DataFrame, targets: pd.DataFrame, items: list[tuple], compute, progress=None) -> list:
+    """`fit_rows` of every item, where the cv cells would fit them (`validation.held_out_predictions`):
+    a model that trains its fits together (CrabNet's batched trainer on a GPU) all of a target's in
+    one `fit_many`, a model too cheap to send anywhere here, every other in the workers."""
+    if getattr(model, "trains_together", False):
+        results = [None] * len(items)
+        for target in dict.fromkeys(target for target, _, _ in items):
+            numbers = [number for number, item in enumerate(items) if item[0] == target]
+            fitted = model.fit_many(X, targets[target].loc[X.index],
+                                    [X.index.get_indexer(list(items[number][1])) for number in numbers])
+            for number, one in zip(numbers, fitted):
+                predict_ids = items[number][2]
+                results[number] = one.predict(X.loc[list(predict_ids)]) if predict_ids else one
+        return results
+    if getattr(model, "fits_in_process", False):
+        return [fit_rows(item, model, X, targets) for item in items]
+    return map_in_workers(fit_rows, items, compute, shared=(model, X, targets), sizes=[len(item[1]) for item in items],
+                          progress=progress)
+
+
+def discovery_models(params_path: Path, rank_model: str) -> list[str]:
+    """The active profile's `discovery.models` (`retrospective.profile_models`)."""
+    name, profile = active_profile(params_path)
+    return profile_models(profile, rank_model, f"{params_path}: profiles.{name}")
 
 
 def screened(frame: pd.DataFrame, trained: TrainedModels, screen_params: ScreenParams, level: float) -> pd.DataFrame:
@@ -170,20 +202,19 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
     start = time.perf_counter()
     params = load_section("discovery", DiscoveryParams, params_path)
     screen_params = load_section("screen", ScreenParams, params_path)
-    screen_params = dataclasses.replace(screen_params, models=[screen_params.rank_model])
     trust = load_section("trust", TrustParams, params_path)
     compute = compute_params(params_path)
-    model_name = screen_params.rank_model
+    rank_model = screen_params.rank_model
+    model_names = discovery_models(params_path, rank_model)
+    screen_params = dataclasses.replace(screen_params, models=model_names)
     objective = OBJECTIVES[screen_params.objective]
     target_names = tuple(objective.targets)
     electrodes = pd.read_csv(electrodes_csv)
     electrodes["composition"] = electrodes["composition"].map(lambda formula: parse_composition(formula).reduced_formula)
-    data = {target: model_data(model_name, target, electrodes_csv, inputs_dir) for target in target_names}
-    X = data[target_names[0]][0]
-    targets = pd.DataFrame({target: data[target][1] for target in target_names})
+    targets = pd.DataFrame({target: model_data(rank_model, target, electrodes_csv, inputs_dir)[1]
+                            for target in target_names})
     known_objective = pd.Series(targets[objective.voltage].to_numpy() * targets[objective.capacity].to_numpy(),
                                 index=targets.index).loc[electrodes["battery_id"]].set_axis(electrodes.index)
-    model = make_model(model_name, **model_hyperparameters(model_name, params_path))
     magpie = pd.read_parquet(magpie_parquet)
     generated = pd.read_parquet(generated_parquet)
     generated = generated[generated["failed_rule"] == ""]
@@ -191,14 +222,17 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
     generated = generated.assign(
         parent_objective=generated["parent_battery_id"].map(known_objective.set_axis(electrodes["battery_id"])))
 
-    # Every ion's fits in one batch: the workers never wait for the scoring of an ion between its fits.
+    # Every ion's fits of a model in one batch: the workers never wait for the scoring of an ion.
     ions = qualifying_ions(electrodes["working_ion"], params.min_electrodes)
     items = {ion: fit_items(ion, electrodes, target_names, params) for ion in ions}
     batch = [item for ion in ions for item in items[ion]]
-    results = iter(map_in_workers(fit_rows, batch, compute, shared=(model, X, targets),
-                                  sizes=[len(item[1]) for item in batch],
-                                  progress=lambda done: tqdm(done, desc="discovery fits", unit="fit", total=len(batch))))
-    fitted = {ion: [next(results) for _ in items[ion]] for ion in ions}
+    fitted = {}
+    for model_name in model_names:
+        X = model_data(model_name, target_names[0], electrodes_csv, inputs_dir)[0]
+        model = make_model(model_name, **model_hyperparameters(model_name, params_path))
+        results = iter(fitted_batch(model, X, targets, batch, compute, progress=lambda done, name=model_name: tqdm(
+            done, desc=f"discovery fits {name}", unit="fit", total=len(batch))))
+        fitted[model_name] = {ion: [next(results) for _ in items[ion]] for ion in ions}
 
     scores, errors, marked, used = [], [], [], []
     metrics = {"discovery.ions": 0}
@@ -209,9 +243,14 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
         control = {target: float(targets[target].loc[visible["battery_id"]].mean()) for target in target_names}
         with tempfile.TemporaryDirectory(prefix="discovery-") as scratch:
             scratch = Path(scratch)
-            parts = visible_model(ion, electrodes, targets, magpie, items[ion], fitted.pop(ion), model_name, target_names,
-                                  params, trust, scratch)
-            trained = TrainedModels.load(scratch / "models", scratch / "trust", nan_counts, (model_name,), target_names,
+            for model_name in model_names:
+                write_visible_model(model_name, targets, magpie, items[ion], fitted[model_name].pop(ion), target_names,
+                                    params, trust, scratch)
+            parts = {"training": sorted({battery_id for _, ids, _ in items[ion] for battery_id in ids}),
+                     "calibration": sorted({battery_id for _, _, ids in items[ion] for battery_id in ids}),
+                     "domain": write_visible_domain(ion, electrodes, magpie, params, trust, scratch),
+                     "hit_threshold": sorted(visible["battery_id"])}
+            trained = TrainedModels.load(scratch / "models", scratch / "trust", nan_counts, model_names, target_names,
                                          note=lambda message: None)
             labelled = screened(hidden[["composition", "working_ion", "battery_id"]].reset_index(drop=True), trained,
                                 screen_params, trust.level)
@@ -222,32 +261,36 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
             candidates = (screened(of_ion[["composition", "working_ion", "parent_battery_id", "rule", "change",
                                            "parent_objective"]], trained, screen_params, trust.level)
                           if len(of_ion) else pd.DataFrame())
-        parts["hit_threshold"] = sorted(visible["battery_id"])
         used += [{"ion": ion, "part": part, "battery_id": battery_id} for part in USED_PARTS for battery_id in parts[part]]
         control_objective = control[objective.voltage] * control[objective.capacity]
 
         hidden_objective = known_objective.loc[hidden_rows].set_axis(hidden["battery_id"])
         labelled_hits = (hidden_objective.loc[labelled["battery_id"]] >= threshold).to_numpy()
-        table = scored_rankings(rankings(labelled, model_name, screen_params, threshold, control_objective),
-                                labelled_hits, params.top_share, params.repeats, params.seed)
-        scores.append(table.assign(ion=ion, test="labelled", size=len(labelled), hits=int(labelled_hits.sum())))
-        for target in target_names:
-            truth = targets[target].loc[labelled["battery_id"]].to_numpy()
-            column = prediction_column(model_name, target)
-            mae = float(np.abs(labelled[column] - truth).mean())
-            inside = (truth >= labelled[f"{column}_lower"]) & (truth <= labelled[f"{column}_upper"])
-            errors.append({"ion": ion, "target": target, "electrodes": len(labelled), "mae": mae,
-                           "smae": mae / float(np.abs(control[target] - truth).mean()),
-                           "coverage": float(inside.mean()), "level": trust.level})
-
         if len(candidates):
             candidates = candidate_hits(candidates, hidden, known_objective, threshold)
-            hits = candidates["hit"].to_numpy(dtype=bool)
-            table = scored_rankings(rankings(candidates, model_name, screen_params, threshold, control_objective,
-                                             candidates["parent_objective"]),
-                                    hits, params.top_share, params.repeats, params.seed)
-            scores.append(table.assign(ion=ion, test="generation", size=len(candidates), hits=int(hits.sum())))
             marked.append(candidates.assign(hidden_ion=ion))
+        for model_name in model_names:
+            # Each model with the baselines on the same set and the same resamples (one seed): its
+            # paired differences from them are its own.
+            table = scored_rankings(rankings(labelled, model_name, screen_params, threshold, control_objective),
+                                    labelled_hits, params.top_share, params.repeats, params.seed)
+            scores.append(table.assign(ion=ion, test="labelled", model=model_name, size=len(labelled),
+                                       hits=int(labelled_hits.sum())))
+            for target in target_names:
+                truth = targets[target].loc[labelled["battery_id"]].to_numpy()
+                column = prediction_column(model_name, target)
+                mae = float(np.abs(labelled[column] - truth).mean())
+                inside = (truth >= labelled[f"{column}_lower"]) & (truth <= labelled[f"{column}_upper"])
+                errors.append({"ion": ion, "model": model_name, "target": target, "electrodes": len(labelled),
+                               "mae": mae, "smae": mae / float(np.abs(control[target] - truth).mean()),
+                               "coverage": float(inside.mean()), "level": trust.level})
+            if len(candidates):
+                hits = candidates["hit"].to_numpy(dtype=bool)
+                table = scored_rankings(rankings(candidates, model_name, screen_params, threshold, control_objective,
+                                                 candidates["parent_objective"]),
+                                        hits, params.top_share, params.repeats, params.seed)
+                scores.append(table.assign(ion=ion, test="generation", model=model_name, size=len(candidates),
+                                           hits=int(hits.sum())))
         prefix = f"discovery.{ion}"
         metrics["discovery.ions"] += 1
         metrics.update({f"{prefix}.hidden": len(hidden), f"{prefix}.predicted": len(labelled),
@@ -256,19 +299,22 @@ def run(params_path: Path, electrodes_csv: Path, magpie_parquet: Path, inputs_di
                         f"{prefix}.recreating": int((candidates["recreates"] != "").sum()) if len(candidates) else 0,
                         f"{prefix}.recreating_hits": int(candidates["hit"].sum()) if len(candidates) else 0})
 
+    leading = ["ion", "test", "model", "ranking", "size", "hits"]
     scores = pd.concat(scores, ignore_index=True)
-    scores = scores[["ion", "test", "ranking", "size", "hits", *[column for column in scores.columns
-                                                                 if column not in ("ion", "test", "ranking", "size", "hits")]]]
+    scores = scores[[*leading, *[column for column in scores.columns if column not in leading]]]
     for row in scores.itertuples():
-        key = f"discovery.{row.ion}.{row.test}.{row.ranking}"
+        key = f"discovery.{row.ion}.{row.test}.{row.model}.{row.ranking}"
         metrics[f"{key}.daf"] = None if np.isnan(row.daf) else round(float(row.daf), 6)
         if not np.isnan(row.f1):
             metrics[f"{key}.f1"] = round(float(row.f1), 6)
-    metrics["discovery.verdict"] = verdict(scores, screen_params.rank_on, DISPLAY_NAMES[model_name])
+    metrics["discovery.models"] = ", ".join(model_names)
+    metrics["discovery.verdict"] = verdict(scores[scores["model"] == rank_model], screen_params.rank_on,
+                                           DISPLAY_NAMES[rank_model])
     write_table(scores.round(6), out_dir / "scores.csv")
     write_table(pd.DataFrame(errors).round(6), out_dir / "errors.csv")
     columns = ["hidden_ion", "composition", "working_ion", "parent_battery_id", "rule", "change", "parent_objective",
-               objective_column(model_name, screen_params.objective), "recreates", "known_objective", "hit"]
+               *[objective_column(model_name, screen_params.objective) for model_name in model_names],
+               "recreates", "known_objective", "hit"]
     write_table(pd.concat(marked, ignore_index=True)[columns].round(6) if marked else pd.DataFrame(columns=columns),
                 out_dir / "candidates.csv")
     write_table(pd.DataFrame(used, columns=["ion", "part", "battery_id"]), out_dir / "used.csv")
