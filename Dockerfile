@@ -1,6 +1,6 @@
 # electrode-ml: the environment of `make install` (the same lock and scripts/install.sh) for `make
 # reproduce`, with a CUDA GPU (--gpus all) or without. The image holds the environment only;
-# `make docker-reproduce` mounts the checkout and ../shared (README "Docker").
+# `make docker-reproduce` mounts the checkout and ../shared (docs/getting-started.md "Docker").
 #
 # No CUDA base image: torch's CUDA wheels bring their own CUDA runtime and cuDNN as pip packages,
 # and the driver comes from the host through the NVIDIA container toolkit. Debian bookworm ships

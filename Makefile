@@ -28,7 +28,7 @@ $(DATA): data.dvc | $(STAMP)
 	dvc pull data.dvc
 	@touch $(DATA)
 
-# PROFILE=paper|quick overrides the choice (paper with a CUDA GPU, quick without); see README "Profiles".
+# PROFILE=paper|quick overrides the choice (paper with a CUDA GPU, quick without); see docs/reproducing.md "Profiles".
 reproduce:
 	@PROFILE=$(PROFILE) bash scripts/reproduce.sh
 
@@ -49,13 +49,13 @@ compare: install
 
 # DVC's plots (learning curves: a panel per target, a line per model) as dvc_plots/index.html, with
 # the chart library inside the page: it opens without the internet (plain `dvc plots show` loads it
-# from a CDN). README "Experiments".
+# from a CDN). docs/parameters.md "Comparing experiments".
 PLOTS_TEMPLATE := .dvc/tmp/offline_plots_template.html
 plots: install
 	electrode-ml plots-template --out $(PLOTS_TEMPLATE)
 	dvc plots show --html-template $(PLOTS_TEMPLATE)
 
-# Only what `electrode-ml predict` needs: prepare, featurize, inputs and the train cells (README "Screening").
+# Only what `electrode-ml predict` needs: prepare, featurize, inputs and the train cells (docs/screening.md "Screening new compositions").
 models: install data
 	dvc repro train
 
@@ -72,7 +72,7 @@ faults: install data
 
 # Docker: the image holds the environment; the checkout (with its DVC cache) and ../shared (the data
 # remote, read-only) are mounted, and the container runs as the host user, so results land here,
-# owned by whoever ran make, as with a native run. README "Docker".
+# owned by whoever ran make, as with a native run. docs/getting-started.md "Docker".
 IMAGE ?= electrode-ml
 SHARED ?= $(abspath ../shared)
 DOCKER_USER ?= $(shell id -u):$(shell id -g)

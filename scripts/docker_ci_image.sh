@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI's checks inside the image (scripts/docker_ci.sh runs this through `make docker-run`, in the
 # mounted checkout, as a non-root host user), all in one container: with Docker's vfs driver each
-# container start copies the whole image (its size: README "How CI builds it").
+# container start copies the whole image (its size: docs/getting-started.md "Docker").
 #   1. The image's environment is the lock: every pin of requirements/constraints.txt and
 #      requirements/cuda.txt installed at its version (torch with its build's local tag).
 #   2. torch is the CUDA build that requirements/cuda.txt names (torch.version.cuda), sees no GPU

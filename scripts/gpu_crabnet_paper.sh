@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a CUDA machine: every paper-profile CrabNet cell (cv 3 targets x 2 schemes, bootstrap and
-# train 3 targets each), resumable, timed. Prepared here by scripts/gpu_prepare.sh; README
+# train 3 targets each), resumable, timed. Prepared here by scripts/gpu_prepare.sh; docs/getting-started.md
 # "CrabNet at its published size on a CUDA GPU" gives the device command.
 #
 # Environment: PYTHON (default python3), PARAMS (default params.yaml; run with its profile set

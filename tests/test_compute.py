@@ -168,7 +168,7 @@ def _shared_input_keys(_, *shared):
 def test_cells_that_share_inputs_scatter_them_under_keys_of_their_own():
     """Two cells on one kept cluster with equal inputs (as consecutive cells of one model or target
     are): a key derived from the value would be shared between them, and one cell releasing it while
-    the next scatters it is Dask's lost-key race (README "Known limits")."""
+    the next scatters it is Dask's lost-key race (docs/errors.md "Known limits")."""
     from dask.distributed import LocalCluster
 
     shared = (make_model("rf_magpie", **TINY["rf_magpie"]), np.arange(50.0))

@@ -83,3 +83,40 @@ def _sleep_marked(seconds: float, marks: str) -> float:
     Path(marks, f"{os.getpid()}-{time.monotonic_ns()}").touch()
     time.sleep(seconds)
     return seconds
+
+
+def _hang_on_two(seconds: float) -> float:
+    """A stand-in fit: returns at once, except the one given 2, which sleeps for `seconds`."""
+    time.sleep(seconds if seconds != 2 else 600)
+    return seconds
+
+
+def test_a_fit_that_never_returns_stops_the_stage_naming_it(tmp_path):
+    """compute.task_timeout: a task that hangs (a stand-in that sleeps ten minutes) stops the call
+    within the limit, naming it by its number, instead of waiting; its worker does not outlive the call."""
+    import psutil
+    import pytest
+
+    from electrode_ml.compute import TaskTimeout
+
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    started = time.monotonic()
+    with pytest.raises(TaskTimeout, match=r"_hang_on_two: none of tasks \[1\] \(of 3.*compute.task_timeout = 3 s"):
+        map_in_workers(_hang_on_two, [0.1, 2, 0.2], ComputeParams(workers=2, task_timeout=3))
+    assert time.monotonic() - started < 60
+    time.sleep(1)
+    # multiprocessing's resource tracker lives as long as this process, whoever started it first.
+    left = {child.pid for child in psutil.Process().children(recursive=True) if child.is_running()
+            and child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline())} - before
+    assert not left, f"processes left behind: {left}"
+
+
+def test_the_task_timeout_is_a_parameter_with_a_generous_default(tmp_path):
+    from electrode_ml.compute import TASK_TIMEOUT, compute_params
+    from electrode_ml.params import ParameterError
+
+    assert ComputeParams().task_timeout == TASK_TIMEOUT >= 3 * 3600  # above crabnet's default fit on one thread
+    (tmp_path / "params.yaml").write_text("compute:\n  task_timeout: -1\n")
+    import pytest
+    with pytest.raises(ParameterError, match="compute.task_timeout must be >= 0"):
+        compute_params(tmp_path / "params.yaml")

@@ -1,5 +1,5 @@
-"""The package's layout is its architecture (README "Architecture"): every module belongs to one
-part of the README's table, a part imports only from its own row and the rows above it, a part's
+"""The package's layout is its architecture (docs/pipeline.md "Architecture"): every module belongs to one
+part of that page's table, a part imports only from its own row and the rows above it, a part's
 `__init__` imports nothing, and no two modules share a name."""
 import ast
 import re
@@ -13,14 +13,14 @@ PACKAGE = REPOSITORY / "src" / "electrode_ml"
 MODEL_PACKAGES = PACKAGE / "models"
 
 
-def architecture_rows(readme: str) -> list[list[str]]:
-    """The parts named in the first column of the README's Architecture table, one list per row."""
-    section = readme.split("## Architecture\n", 1)[1].split("\n## ", 1)[0]
+def architecture_rows(page: str) -> list[list[str]]:
+    """The parts named in the first column of the Architecture table, one list per row."""
+    section = page.split("## Architecture\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     return [re.findall(r"`([a-z_]+)`", row.split("|")[1]) for row in rows]
 
 
-ROWS = architecture_rows((REPOSITORY / "README.md").read_text())
+ROWS = architecture_rows((REPOSITORY / "docs" / "pipeline.md").read_text())
 LEVEL = {part: level for level, row in enumerate(ROWS) for part in row}
 MODULES = sorted(path for path in PACKAGE.rglob("*.py"))
 
@@ -49,17 +49,17 @@ def package_imports(path: Path) -> list[tuple[int, str]]:
     return [(line, name) for line, name in found if name.split(".")[0] == "electrode_ml"]
 
 
-def test_the_readme_names_every_part_of_the_package_once():
+def test_the_architecture_page_names_every_part_of_the_package_once():
     parts = {path.stem if path.is_file() else path.name for path in PACKAGE.iterdir()
              if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()}
     named = [part for row in ROWS for part in row]
     assert sorted(named) == sorted(set(named)), f"named twice: {[p for p, n in Counter(named).items() if n > 1]}"
-    assert set(named) == parts, f"in the package, not the README: {sorted(parts - set(named))}; " \
-                                f"in the README, not the package: {sorted(set(named) - parts)}"
+    assert set(named) == parts, f"in the package, not docs/pipeline.md: {sorted(parts - set(named))}; " \
+                                f"in docs/pipeline.md, not the package: {sorted(set(named) - parts)}"
 
 
 def upward_imports(path: Path, part: str) -> list[str]:
-    """The imports in `path` of parts listed below `part` in README 'Architecture'."""
+    """The imports in `path` of parts listed below `part` in docs/pipeline.md 'Architecture'."""
     return [f"line {line}: {name} ({part_of(name)})" for line, name in package_imports(path)
             if part_of(name) is not None and LEVEL[part_of(name)] > LEVEL[part]]
 
@@ -70,7 +70,7 @@ def test_a_part_imports_only_from_its_own_row_and_the_rows_above(path):
     if part is None:
         return
     upward = upward_imports(path, part)
-    assert not upward, f"{part} may not import a part listed below it in README 'Architecture': {upward}"
+    assert not upward, f"{part} may not import a part listed below it in docs/pipeline.md 'Architecture': {upward}"
 
 
 def test_an_upward_import_is_caught_inside_a_function_too(tmp_path):

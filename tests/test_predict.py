@@ -257,3 +257,33 @@ def test_a_level_outside_zero_and_one_is_refused(workspace, candidates, trust_di
     root, _, _ = workspace
     with pytest.raises(PredictionError, match="--level must lie between 0 and 1"):
         predict(candidates.reset_index(drop=True), root / paths.TRAINED_MODELS, trust_dir=trust_dir, level=90)
+
+
+def test_one_composition_keeps_the_libraries_output_for_verbose(capfd):
+    """What `predict` quiets for one composition: a progress bar (matminer's), a line printed per
+    batch (Keras'), a warning (torch's enable_nested_tensor); and what it lets through unquieted."""
+    import warnings
+
+    from tqdm import tqdm
+
+    from electrode_ml.commands.predict import libraries_quiet
+
+    def noisy():
+        for _ in tqdm(range(3), desc="MultipleFeaturizer"):
+            pass
+        print("1/1 [==============================] - 0s 20ms/step")
+        warnings.warn("enable_nested_tensor is True, but self.use_nested_tensor is False", UserWarning)
+
+    with warnings.catch_warnings(record=True) as quiet_warnings:
+        warnings.simplefilter("always")
+        with libraries_quiet(True):
+            noisy()
+    quiet = capfd.readouterr()
+    with warnings.catch_warnings(record=True) as loud_warnings:
+        warnings.simplefilter("always")
+        with libraries_quiet(False):
+            noisy()
+    loud = capfd.readouterr()
+    assert quiet.out == "" and quiet.err == "" and not quiet_warnings
+    assert "1/1 [====" in loud.out and "MultipleFeaturizer" in loud.err
+    assert any("enable_nested_tensor" in str(warning.message) for warning in loud_warnings)

@@ -73,7 +73,7 @@ def test_trained_models_round_trip_through_the_results_remote(tmp_path, raw_samp
 
 
 def test_a_queued_sweep_keeps_each_experiments_metrics(tmp_path, raw_sample):
-    """The README's sweep: two `cluster.eps` experiments through DVC's queue, both visible with
+    """docs/parameters.md's sweep: two `cluster.eps` experiments through DVC's queue, both visible with
     their `n_clusters` afterwards (metrics are git-tracked, so experiments keep them)."""
     workspace = _workspace(tmp_path, "sweep", raw_sample)
     params = yaml.safe_load((workspace / "params.yaml").read_text())

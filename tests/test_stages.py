@@ -180,6 +180,11 @@ def test_cv_bootstrap_train_predict_on_real_sample(magpie_workspace):
     result = _electrode_ml("predict", "LiFePO4", "--ion", "Li", cwd=workspace)
     assert result.returncode == 0, result.stderr
     assert "RF@Magpie" in result.stdout and "voltage (V)" in result.stdout
+    # One composition: the table and the domain sentence; on stderr only predict's own notes (the
+    # libraries' output with --verbose: tests/test_predict.py).
+    assert all(line.startswith("predict: ") for line in result.stderr.splitlines()), result.stderr
+    loud = _electrode_ml("predict", "LiFePO4", "--ion", "Li", "--verbose", cwd=workspace)
+    assert loud.returncode == 0 and loud.stdout == result.stdout
 
     candidates = workspace / "candidates.csv"
     pd.DataFrame({"composition": ["LiFePO4", "NaMnO2", "MgMo3S4"], "working_ion": ["Li", "Na", "Mg"]}).to_csv(
@@ -360,7 +365,7 @@ class RidgeMagpie(RegressorMixin, BaseEstimator):
 
 
 def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(magpie_workspace, monkeypatch):
-    """README "Adding a model or a target": the registry, a params block, the class; nothing else."""
+    """docs/pipeline.md "Adding a model or a target": the registry, a params block, the class; nothing else."""
     from electrode_ml.models import registry as models
     from electrode_ml.stages import cv, inputs
 
@@ -390,7 +395,7 @@ def test_a_fifth_model_needs_one_class_one_registry_line_and_one_params_block(ma
 
 
 def test_a_new_target_needs_one_registry_line_and_its_key_in_params(workspace, tmp_path_factory):
-    """README "Adding a model or a target": a copy of the package whose TARGET_REGISTRY gains one
+    """docs/pipeline.md "Adding a model or a target": a copy of the package whose TARGET_REGISTRY gains one
     line (gravimetric energy, a column of the Battery Explorer data) runs prepare, inputs, folds
     and a cv cell for it, with the key added to `targets:` and nothing else changed."""
     source = tmp_path_factory.mktemp("package")

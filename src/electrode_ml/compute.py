@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
+from electrode_ml.errors import ElectrodeMLError
 from electrode_ml.params import DEFAULT_PARAMS, ParameterError, from_mapping, parameters, read_params
 
 # Read by each library when it starts its thread pool, so they must be in the worker's environment
@@ -30,14 +31,28 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
+# The longest a stage waits for the next of its tasks to finish. The slowest task of a quick run on
+# 2 cores is a CrabNet LOCO fit, 20 to 30 s in a worker; the slowest any profile sends to a worker
+# is crabnet's own loop at its default size on one CPU thread, about 3.5 h (docs/performance.md):
+# six hours stops a hung fit on a laptop the same day and no real one.
+TASK_TIMEOUT = 6 * 3600
+
+
+class TaskTimeout(ElectrodeMLError):
+    """No task of a stage finished within `compute.task_timeout`: a fit or a partition hangs."""
+
+
 @parameters
 class ComputeParams:
     workers: int = 0
     scheduler: str | None = None
+    task_timeout: float = TASK_TIMEOUT  # seconds; 0: wait for ever
 
     def __post_init__(self):
         if self.workers < 0:
             raise ParameterError(f"compute.workers must be >= 0 (0: one per core), got {self.workers}")
+        if self.task_timeout < 0:
+            raise ParameterError(f"compute.task_timeout must be >= 0 seconds (0: no limit), got {self.task_timeout}")
 
     def worker_count(self) -> int:
         """`workers`, with 0 meaning one per core this process may use."""
@@ -122,7 +137,6 @@ def map_in_workers(function: Callable, items: list, params: ComputeParams, share
     `sizes` (each item's expected cost, e.g. its training rows) starts the largest first: the last
     task to start is then a small one, and no worker idles long while another finishes a large fit.
     """
-    from dask.distributed import as_completed
 
     sizes = sizes if sizes is not None else [0] * len(items)
     if len(sizes) != len(items):
@@ -132,13 +146,36 @@ def map_in_workers(function: Callable, items: list, params: ComputeParams, share
         # run's kept workers scatter equal inputs (the same model, X or y), and a key that one cell's
         # client is still releasing while the next scatters it can be lost to both
         # (dask/distributed#3703, #8576): the fits that need it then wait, or are cancelled "for
-        # reason: unknown" (README "Known limits").
+        # reason: unknown" (docs/errors.md "Known limits").
         shared_futures = [client.scatter(value, broadcast=True, hash=False) for value in shared]
         # Submitted largest first too: a worker that is idle takes the first task before the rest arrive.
         largest_first = sorted(range(len(items)), key=lambda index: -sizes[index])
         submitted = {index: client.submit(_quietly, function, items[index], *shared_futures, pure=False,
                                           priority=sizes[index]) for index in largest_first}
         futures = [submitted[index] for index in range(len(items))]
-        for _ in (progress(as_completed(futures)) if progress else as_completed(futures)):
+        for _ in (progress(finished(client, futures, params.task_timeout, function)) if progress
+                  else finished(client, futures, params.task_timeout, function)):
             pass
         return client.gather(futures)
+
+
+def finished(client, futures: list, limit: float, function: Callable) -> Iterable:
+    """`futures` as each finishes (done or failed); TaskTimeout, naming the tasks still running by
+    their number in `futures`, when none finishes within `limit` seconds (0: no limit). A thread
+    stuck in a fit cannot be stopped, only its process: a local cluster's goes with the cluster,
+    and `make reproduce` stops its kept workers when the run ends."""
+    from dask.distributed import wait
+
+    pending = set(futures)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=limit or None, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            running = sorted(number for number, future in enumerate(futures) if future in pending)
+            client.cancel(list(pending), force=True)
+            raise TaskTimeout(
+                f"{getattr(getattr(function, 'func', function), '__name__', 'task')}: none of tasks {running} (of "
+                f"{len(futures)}: the fold, draw, block or partition of that number) finished within "
+                f"compute.task_timeout = {limit:g} s; a fit that hangs is stopped here. Raise compute.task_timeout "
+                "in params.yaml if yours runs that long (docs/errors.md \"Known limits\")") from None
+        yield from done

@@ -16,7 +16,7 @@ or round a transcendental function another way change the last bits of a result:
   another order.
 `pin_numerical_environment` fixes each choice to one that every x86-64 CPU with AVX2 and FMA
 (Intel since Haswell, 2013; AMD since Zen, 2017) runs, before any of them loads: `cli.main` calls
-it first. What each pin costs in time is in README "Reproducibility".
+it first. What each pin costs in time is in docs/reproducibility.md "Reproducibility".
 """
 from __future__ import annotations
 

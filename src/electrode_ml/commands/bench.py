@@ -278,7 +278,7 @@ def cpu_model(cpu_info: Path = CPU_INFO) -> str | None:
     """The CPU's model name with its family and model numbers (Linux's /proc/cpuinfo), or None elsewhere.
 
     `platform` says only x86_64, and two x86-64 CPUs of the same core count can differ twofold in
-    speed (and in CrabNet's last bits: README "Reproducibility"): each keeps its own record."""
+    speed (and in CrabNet's last bits: docs/reproducibility.md "Reproducibility"): each keeps its own record."""
     try:
         fields = dict(line.split(":", 1) for line in cpu_info.read_text().splitlines() if ":" in line)
     except OSError:

@@ -3,6 +3,9 @@
     electrode-ml predict "LiFePO4" --ion Li
     electrode-ml predict --csv candidates.csv --out predictions.csv   # columns: composition, working_ion
 
+One composition prints its table and the domain sentence only: the libraries' progress bars and
+warnings (matminer's, Keras', torch's) are kept for `--verbose` and for `--csv`, which is long work.
+
 The composition is the discharged formula (it contains the working ion), as in training. Every
 model under results/models/<model>/<target>/ (written by the `train` stage) gives its prediction;
 models not trained are named, with the command that trains them. A model refuses a candidate
@@ -12,7 +15,10 @@ data, such as Og for Magpie): it would answer from no information at all.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -36,20 +42,39 @@ from electrode_ml.screening.prediction import (
 )
 
 
+@contextlib.contextmanager
+def libraries_quiet(quiet: bool):
+    """With `quiet`, what the libraries print while they load and run the models (progress bars,
+    Keras' per-batch lines, warnings) goes nowhere; this package's own notes are printed outside it."""
+    if not quiet:
+        yield
+        return
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
 def predict(candidates: pd.DataFrame, models_dir: Path, nan_counts_csv: Path = paths.FEATURE_NAN_COUNTS,
-            source: str = "input", trust_dir: Path = paths.TRUST, level: float = TrustParams().level) -> pd.DataFrame:
+            source: str = "input", trust_dir: Path = paths.TRUST, level: float = TrustParams().level,
+            quiet: bool = False) -> pd.DataFrame:
     """One row per candidate; one column per model and target (`crabnet_voltage_V`, ...), with the
     bounds of its interval at `level` beside it (`..._lower`, `..._upper`), and the candidate's
     novelty, the elements never seen with its ion in training, and whether it is in the domain.
-    Any candidate the models cannot take stops it, naming every such row."""
+    Any candidate the models cannot take stops it, naming every such row. `quiet`: without the
+    libraries' own output (`libraries_quiet`)."""
     if not 0 < level < 1:
         raise PredictionError(f"--level must lie between 0 and 1 (0.9 for 90% intervals), got {level}")
     note = on_stderr("predict")
-    trained = TrainedModels.load(models_dir, trust_dir, nan_counts_csv, note=note)
+    notes = []
+    with libraries_quiet(quiet):
+        trained = TrainedModels.load(models_dir, trust_dir, nan_counts_csv, note=notes.append)
+    for message in notes:
+        note(message)
     candidates = check_candidates(candidates, source, trained.known_elements())
     if trained.untrained:
         note(untrained_note(trained.untrained))
-    predictions, undefined = predict_checked(candidates, trained)
+    with libraries_quiet(quiet):
+        predictions, undefined = predict_checked(candidates, trained)
     if len(undefined):
         raise refusal(source, undefined)
     result = pd.concat([candidates[["composition", "working_ion"]], predictions.values], axis=1)
@@ -77,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="intervals and domain, from the domain and trust stages (default: %(default)s)")
     parser.add_argument("--level", type=float, default=TrustParams().level,
                         help="the intervals' coverage (default: %(default)s)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="one composition: print the libraries' progress bars and warnings too (--csv always does)")
     args = parser.parse_args(argv)
     if (args.composition is None) == (args.csv is None):
         parser.error("give one composition (with --ion) or --csv, not both")
@@ -86,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         candidates, source = read_candidates(args.csv), str(args.csv)
     else:
         candidates, source = pd.DataFrame({"composition": [args.composition], "working_ion": [args.ion]}), "input"
-    result = predict(candidates, args.models, args.nan_counts, source=source, trust_dir=args.trust, level=args.level)
+    result = predict(candidates, args.models, args.nan_counts, source=source, trust_dir=args.trust, level=args.level,
+                     quiet=args.csv is None and not args.verbose)
     if args.csv is not None:
         if args.out:
             write_table(result, args.out)

@@ -1,8 +1,7 @@
 """`electrode-ml workers`: the one-thread fit workers of a whole run, started once.
 
 Without it, every cell starts its own local cluster and each of its workers imports its model's
-libraries again (torch and CrabNet, or TensorFlow and MODNet), in some 50 cells (README "Where
-the fits run" has what it saves). `make reproduce` starts this command before DVC and stops it
+libraries again (torch and CrabNet, or TensorFlow and MODNet), in some 50 cells (docs/performance.md "Where the fits run" has what it saves). `make reproduce` starts this command before DVC and stops it
 after; the stages find its scheduler through Dask's own `DASK_SCHEDULER_ADDRESS`
 (`electrode_ml.compute.fit_client`) and their fits run on workers that are already up. A fit computes the same bytes there as in a fresh
 worker: every model seeds itself inside `fit`, and MODNet clears Keras' global state first.

@@ -47,7 +47,7 @@ REJECTED_COLUMNS = ("line", "battery_id", "column", "value", "reason", "detail")
 PREPARED_COLUMNS = ("battery_id", "composition", "working_ion", "group", *TARGETS)
 
 # How closely the host elements of a charged and a discharged formula must keep their proportions
-# (README "prepare parameters": every row of the real data keeps them exactly).
+# (docs/parameters.md "prepare parameters": every row of the real data keeps them exactly).
 HOST_PROPORTION_RTOL = 1e-6
 
 

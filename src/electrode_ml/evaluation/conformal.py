@@ -30,7 +30,7 @@ DIFFICULTY_FLOOR = 0.01
 class TrustParams:
     level: float = 0.9  # the intervals' nominal coverage
     neighbours: int = 25  # k of the k-nearest-neighbour difficulty
-    difficulty: str = "residual"  # what normalizes the intervals `predict` gives (README "How far to trust")
+    difficulty: str = "residual"  # what normalizes the intervals `predict` gives (docs/trust.md "How far to trust a prediction")
     novelty_neighbours: int = 5  # training electrodes of the same ion the novelty averages over
     domain_quantile: float = 0.95  # in domain: novelty within this quantile of the stratified CV's
 

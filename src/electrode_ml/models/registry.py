@@ -1,7 +1,7 @@
 """The model registry: every model's key, estimator class, display name and the inputs it reads.
 
 A new model is one `register(...)` line here, its package `models/<key>/` and its params block
-(README "Adding a model or a target"). Classes are imported on demand: the crabnet path must run
+(docs/pipeline.md "Adding a model or a target"). Classes are imported on demand: the crabnet path must run
 where TensorFlow, modnet and matminer are not installed (a CUDA machine with only torch; the
 Docker image has the whole stack).
 """

@@ -16,7 +16,7 @@ from electrode_ml.errors import ElectrodeMLError
 RECORDS = paths.CRABNET_FRONT
 # crabnet's defaults (300 epochs) on the reference fold, crabnet's own loop on a CUDA GPU
 # (reference/crabnet_gpu_reference.json, its source there): the measurement
-# scripts/gpu_crabnet_cells.py's parity cell checks against (README "CrabNet at its published size").
+# scripts/gpu_crabnet_cells.py's parity cell checks against (docs/getting-started.md "CrabNet at its published size").
 BAR = 0.06  # the quick profile's CrabNet: within this SMAE of the GPU reference in every target
 TARGETS = ("grav_capacity", "vol_capacity", "voltage")
 SEEDS = (1, 2)

@@ -106,7 +106,7 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              "Candidates made from the known electrodes, screened by every chosen model with intervals and novelty, "
              f"ranked by {model}'s {objective.name} on {ranked_on}. Made by the `candidates`, `screen` and "
              "`discovery` stages; `electrode-ml screen --candidates FILE --out DIR` screens a list of your own "
-             "(README \"Screening new compositions\").", "",
+             "(docs/screening.md \"Screening new compositions\").", "",
              "## Candidates", "",
              "Each candidate is an electrode: a charged and a discharged formula, the working ion cycled between "
              "them and the redox couple that carries its charge. Both states must be charge-balanced (SMACT) where "

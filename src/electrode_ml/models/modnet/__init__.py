@@ -60,7 +60,7 @@ class KerasNetwork:
 class MODNetRegressor(RegressorMixin, BaseEstimator):
     """`modnet.models.MODNetModel` behind fit/predict. Defaults are the library's (64 selected
     features, layers 64-32-16-16, 200 epochs, batch 128, learning rate 1e-3, `loss=None`: mean
-    squared error); params.yaml sets `n_feat` and `loss` (README, "Models")."""
+    squared error); params.yaml sets `n_feat` and `loss` (docs/reproducing.md "Models")."""
 
     def __init__(self, n_feat: int = 64, num_neurons=((64,), (32,), (16,), (16,)), epochs: int = 200,
                  batch_size: int = 128, lr: float = 0.001, loss: str | None = None, cross_nmi: str = "precomputed",

@@ -1,7 +1,7 @@
 """MODNet's relevance-redundancy ranking (`modnet.preprocessing.get_features_dyn`) on numpy arrays.
 
 modnet 0.4.5 scores every remaining feature against every selected one row by row through pandas
-(`score.loc[i, :] = ...`), a third of a quick-profile fit (README "Where the fits run"). This is
+(`score.loc[i, :] = ...`), a third of a quick-profile fit (docs/performance.md "Where the fits run"). This is
 the same greedy loop with the same element-wise arithmetic (`x ** p`, `+ c`, a division, then the
 row minimum and the first maximum, NaN skipped as pandas skips it), one array expression per step,
 so it picks the same features in the same order; `tests/test_modnet_selection.py` compares the two
