@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # $(CURDIR)/: the image's VENV is already absolute (/home/electrode/venv).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install data reproduce profile test test-all faults paper verify compare plots models bench crabnet-front lint docker-build docker-reproduce clean-venv
+.PHONY: install data reproduce profile test test-all faults paper verify compare plots models bench crabnet-front docs lint docker-build docker-reproduce clean-venv
 
 install: $(STAMP)
 
@@ -66,9 +66,14 @@ test: install data
 test-all: install data
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -m ""
 
-# Faults injected on purpose (tests/test_faults.py): a worker killed mid-fit, and what must hold after.
+# Faults injected on purpose (tests/test_faults.py): a worker killed mid-fit, a fit that never returns, and what must hold after.
 faults: install data
 	$(BIN)/python -m pytest -q -m "" tests/test_faults.py
+
+# The documentation site (docs/, mkdocs.yml) into site/, offline, strictly: a broken link or a page
+# missing from the nav fails, as in CI (tests/test_docs.py). Open site/index.html.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Docker: the image holds the environment; the checkout (with its DVC cache) and ../shared (the data
 # remote, read-only) are mounted, and the container runs as the host user, so results land here,

@@ -8,6 +8,7 @@ features, MODNet, CrabNet or the UMAP map; pinned, nothing may change.
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,23 @@ def test_another_cpu_computes_the_same_bytes_when_pinned(tmp_path):
     there = run_workload(raw_csv, tmp_path / "there", ANOTHER_CPU)
     assert list(here) == ["crabnet_predictions.bin", "modnet_features.bin", "modnet_predictions.bin", "umap.bin"]
     assert [name for name in here if here[name] != there[name]] == []
+
+
+@pytest.mark.skipif(numerics.unpinnable_reason() is not None, reason="the pin needs an x86-64 CPU with AVX2 and FMA")
+@pytest.mark.slow  # two workloads unpinned: about a minute
+def test_unpinned_another_cpu_computes_other_bytes(tmp_path):
+    """The negative control of the test above: without the pins, the emulated CPU changes the
+    bytes, so that their equality pinned is the pins' doing. A part this CPU cannot perturb is
+    named (a warning); the test fails only if none moves."""
+    raw_csv = Path(__file__).resolve().parents[1] / "data" / "mp_batteries.csv"
+    here = run_workload(raw_csv, tmp_path / "here", {}, "--unpinned")
+    there = run_workload(raw_csv, tmp_path / "there", ANOTHER_CPU, "--unpinned")
+    moved = [name for name in here if here[name] != there[name]]
+    unmoved = [name for name in here if name not in moved]
+    if unmoved:
+        warnings.warn(f"this CPU's emulation of another moves no byte of {unmoved}: for those the pinned "
+                      "equality shows nothing here", UserWarning)
+    assert moved, "unpinned, the emulated CPU computed every part in the same bytes: the pins are not shown to matter"
 
 
 def test_the_command_line_pins_before_a_command_loads(tmp_path):
