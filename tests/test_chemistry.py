@@ -9,7 +9,7 @@ from electrode_ml.screening.chemistry import (
     user_electrode,
 )
 from electrode_ml.screening.generation import CandidateParams, generate_candidates
-from electrode_ml.screening.objectives import in_window, physical_bounds, product_bounds
+from electrode_ml.screening.objectives import VoltageWindow, in_window, physical_bounds, product_bounds
 from electrode_ml.screening.screener import electrode_rules
 
 
@@ -53,6 +53,53 @@ def test_the_anion_sets_how_high_a_couple_may_go():
     assert beyond_anion_limit(charged, discharged) == "Cr6+ above Cr5+ with F-"
     assert beyond_anion_limit(dict(most_likely_oxidation_states("FePO4", "Li", rare_states=True)),
                               dict(most_likely_oxidation_states("LiFePO4", "Li"))) == ""
+
+
+def _verdict(discharged: str, charged: str, ion: str) -> tuple[str, str, str]:
+    return user_electrode(Composition(discharged), ion, Composition(charged))
+
+
+def test_a_cobalt4_fluoride_host_is_refused_and_real_high_valent_hosts_are_not():
+    """CoF4 is no solid (Co4+ fluorides exist only as complex salts such as Cs2CoF6), though SMACT's
+    table sees Co4+ in 4.8% of Co fluorides; an ion swap of a Zn electrode into it topped a screen
+    as MgCoF4 at 4.9 V against Mg. The oxides' Co4+ and Ni4+ (CoO2, NiO2: charged LiCoO2, LiNiO2),
+    the simple fluorides MnF4 and VF4, and Ni4+ in the spinel LiNi0.5Mn1.5O4 stay."""
+    assert highest_state("Co", "F", -1) == 4  # what the ICSD share alone allows
+    assert _verdict("MgCoF4", "CoF4", "Mg") == ("anion_limit", "Co2+/Co4+", "Co4+ above Co3+ with F-")
+    assert _verdict("ZnNiF4", "NiF4", "Zn")[0] == "anion_limit"  # NiF4: K2NiF6 only
+    assert _verdict("LiCoO2", "CoO2", "Li")[:2] == ("", "Co3+/Co4+")
+    assert _verdict("LiNiO2", "NiO2", "Li")[:2] == ("", "Ni3+/Ni4+")
+    assert _verdict("LiNi0.5Mn1.5O4", "Ni0.5Mn1.5O4", "Li")[:2] == ("", "Ni2+/Ni4+")
+    assert _verdict("LiCrO2", "CrO2", "Li")[:2] == ("", "Cr3+/Cr4+")
+    assert _verdict("LiMnF4", "MnF4", "Li")[:2] == ("", "Mn3+/Mn4+")
+    assert _verdict("LiVF4", "VF4", "Li")[0] == ""
+    assert _verdict("LiCoF3", "CoF3", "Li")[:2] == ("", "Co2+/Co3+")
+
+
+def test_a_polyanion_framework_allows_no_higher_state_than_a_fluoride():
+    """The inductive effect makes a phosphate's couples those of an ionic host: LiFePO4, LiCoPO4,
+    LiNiPO4 (M2+/M3+) and VOPO4 (V5+) are real; Co4+ and Ni4+ in a phosphate (two of an earlier
+    screen's top ten) and Fe4+ in a silicate are not. An oxide without a polyanion keeps its limit."""
+    for discharged, charged, couple in (("LiFePO4", "FePO4", "Fe2+/Fe3+"), ("LiCoPO4", "CoPO4", "Co2+/Co3+"),
+                                        ("LiNiPO4", "NiPO4", "Ni2+/Ni3+"), ("LiVOPO4", "VOPO4", "V4+/V5+"),
+                                        ("Na3V2(PO4)2F3", "NaV2(PO4)2F3", "V3+/V4+"), ("LiFeSO4F", "FeSO4F", "Fe2+/Fe3+")):
+        assert _verdict(discharged, charged, "Li" if discharged.startswith("Li") else "Na")[:2] == ("", couple)
+    assert _verdict("Li4CoNi3(PO4)4", "CoNi3(PO4)4", "Li") == (
+        "anion_limit", "Co2+/Co4+, Ni2+/Ni2.667+", "Co4+ above Co3+ with O2- (P5+ polyanion)")
+    assert _verdict("Li2CoSiO4", "CoSiO4", "Li")[0] == "anion_limit"
+    assert _verdict("Li2FeSiO4", "FeSiO4", "Li")[2] == "Fe4+ above Fe3+ with O2- (Si4+ polyanion)"
+    assert _verdict("Li2FeO2", "FeO2", "Li")[0] == ""  # Fe4+ in an oxide: SrFeO3-like, within its limit
+
+
+def test_the_ion_swaps_of_a_cobalt4_fluoride_are_refused_and_counted():
+    """ZnCoF4 charged to CoF4 (a Materials Project electrode): its Mg swap is set aside, not ranked."""
+    candidates, metrics, rejected = generate_candidates(_known("CoF4", "ZnCoF4", "Zn"), CandidateParams(substitutions=False),
+                                                        ions=("Zn", "Mg", "Li"))
+    assert candidates.empty and set(rejected["failed_rule"]) == {"anion_limit"}
+    assert "MgCoF4" in set(rejected["composition"]) and metrics["candidates.known.beyond_anion_limit"] == 1
+    _, _, kept_rejected = generate_candidates(_known("MnF4", "ZnMnF4", "Zn"), CandidateParams(substitutions=False),
+                                              ions=("Zn", "Mg"))
+    assert kept_rejected.empty  # MnF4 is a real solid (and K2MnF6 a real salt)
 
 
 def test_a_guess_that_moves_phosphorus_names_no_couple():
@@ -134,8 +181,19 @@ def test_species_labels():
 
 
 def test_a_voltage_outside_the_window_or_a_negative_capacity_is_out():
-    inside = in_window([9.85, 3.4, 0.2, 3.0], [[120, 150, 100, -5.0]], (0.5, 5.0))
+    inside = in_window([9.85, 3.4, 0.2, 3.0], [[120, 150, 100, -5.0]], VoltageWindow(0.5, 5.0, ()), ["Li"] * 4)
     assert inside.tolist() == [False, True, False, False]
+
+
+def test_a_voltage_beyond_what_the_ions_electrolytes_hold_is_out():
+    """4.7 V holds for Li (carbonates to about 5 V), not for Mg (its best electrolytes about 4 V) nor
+    for Zn (aqueous: water oxidizes near 2 V against Zn); an ion without a limit has the window's."""
+    window = VoltageWindow()
+    ions = ["Li", "Mg", "Mg", "Zn", "Zn", "Na", "Al"]
+    voltages = [4.7, 4.7, 3.2, 2.9, 1.6, 4.9, 2.0]
+    assert in_window(voltages, [[100.0] * 7], window, ions).tolist() == [True, False, True, False, True, True, True]
+    assert window.highs(["K"]).tolist() == [5.0]
+    assert "Mg 4 V" in window.describe()
 
 
 def test_energy_bounds_are_the_corner_extremes_of_the_clipped_factor_bounds():

@@ -70,9 +70,8 @@ STAGES = yaml.safe_load((REPOSITORY / "dvc.yaml").read_text())["stages"]
 CELL_CODE_MODULES = [dep for dep in STAGES["cell_code"]["deps"]
                      if REPOSITORY / dep != module_file(COMMANDS["cell_code"][0])]
 
-# The cells that fit a model; `trust` is a cell too, but fits nothing and measures every model's
-# intervals in one space, the Magpie features.
-CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage and name != "trust")
+# The cells: one stage per model x target (x scheme), each fitting its model.
+CELL_STAGES = sorted(name for name, stage in STAGES.items() if "matrix" in stage)
 
 
 # The stages that load trained models by the names in params.yaml's screen block (unpickled or

@@ -20,8 +20,7 @@ def test_the_cells_are_dvcs_crabnet_cells():
     dvc = str(Path(sys.executable).parent / "dvc")
     listed = subprocess.run([dvc, "stage", "list", "--name-only"], cwd=REPOSITORY, capture_output=True, text=True,
                             check=True).stdout.split()
-    # trust cells fit nothing: they read the cv cells' predictions.
-    crabnet = {name for name in listed if "@crabnet-" in name and not name.startswith(("repeated_cv@", "trust@"))}
+    crabnet = {name for name in listed if "@crabnet-" in name and not name.startswith("repeated_cv@")}
     cells = _runner().cells(REPOSITORY / "params.yaml")
     assert cells[0] == ("parity", [])
     assert {name for name, _ in cells[1:]} == crabnet

@@ -25,7 +25,7 @@ def declared() -> tuple[set[str], set[str]]:
                str(paths.bootstrap_cell(ITEM["model"], ITEM["target"])),
                str(paths.trained_model(ITEM["model"], ITEM["target"])),
                str(paths.repeated_cv_cell(ITEM["model"], ITEM["target"])),
-               str(paths.trust_cell(ITEM["model"], ITEM["target"])),
+               str(paths.trust_summary()),
                *(str(paths.cv_cell(ITEM["model"], ITEM["target"], scheme)) for scheme in paths.SCHEMES),
                str(paths.FEATURES), str(paths.CLUSTERS), str(paths.TRUST), str(paths.CANDIDATES), str(paths.SCREEN),
                str(paths.DISCOVERY)}
@@ -74,8 +74,7 @@ def test_the_report_keeps_exactly_the_metrics_files_dvc_declares(tmp_path):
     repeated = read_params(REPOSITORY / DEFAULT_PARAMS)["repeated_cv"]["models"]
     lists = {"cv": {"model": models, "target": targets, "scheme": schemes},
              "bootstrap": {"model": models, "target": targets},
-             "repeated_cv": {"model": repeated, "target": targets},
-             "trust": {"model": models, "target": targets}}
+             "repeated_cv": {"model": repeated, "target": targets}}
     expected = set()
     for name, stage in STAGES.items():
         for metric in stage.get("metrics", []):

@@ -230,7 +230,7 @@ def test_each_prediction_has_its_interval_and_each_candidate_its_novelty(workspa
     result = predict(candidates, root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS, trust_dir=trust_dir)
     narrow = predict(candidates, root / paths.TRAINED_MODELS, root / paths.FEATURE_NAN_COUNTS, trust_dir=trust_dir,
                      level=0.5)
-    assert "no intervals for trust@rf_magpie-grav_capacity: make them with `dvc repro trust@rf_magpie-grav_capacity`" \
+    assert "no intervals for rf_magpie grav_capacity: make them with `dvc repro trust`" \
         in capsys.readouterr().err
     for name, target in (("rf_magpie", "voltage"), ("control", "voltage")):
         column = prediction_column(name, target)

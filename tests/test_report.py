@@ -15,6 +15,7 @@ from electrode_ml.reporting.tables import (
     metrics_without_outliers,
     within_combined_two_sigma,
 )
+from electrode_ml import paths as paths_module
 from electrode_ml.evaluation.conformal import TrustParams
 from electrode_ml.screening.retrospective import scored_rankings, verdict
 from electrode_ml.screening.screener import RANKING, SCREENED, ScreenParams, rank, screening_metrics
@@ -127,10 +128,8 @@ def write_synthetic_results(root: Path):
                                                                                       index=False)
     trust = TrustParams(neighbours=10)
     domain_stage.run(trust, paths.electrodes, root / "magpie.parquet", root / "folds", paths.trust)
-    for model in MODELS:
-        for target in TARGETS:
-            trust_stage.run_cell(model, target, trust, root / "magpie.parquet", paths.trust / "novelty.csv", paths.cv,
-                                 paths.trust / model / target)
+    trust_stage.run(list(MODELS), list(TARGETS), trust, root / "magpie.parquet", paths.trust / "novelty.csv", paths.cv,
+                    paths.trust)
     write_synthetic_screening(root, paths, rng)
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump({"report": {"equivalence_margin": 0.05}, "trust": {"neighbours": 10},
@@ -425,8 +424,8 @@ def test_the_trust_page_and_tables_hold_the_trust_cells_numbers(report):
     coverage = pd.read_csv(report.paper / "tables" / "trust_coverage.csv")
     assert len(coverage) == len(MODELS) * len(TARGETS) * len(SCHEMES)
     page = (report.paper / "TRUST.md").read_text()
+    metrics = json.loads((paths_module.trust_summary(report.trust) / "metrics.json").read_text())
     for row in coverage.itertuples():
-        metrics = json.loads((report.trust / MODEL_KEYS[row.model] / TARGET_KEYS[row.target] / "metrics.json").read_text())
         prefix = f"{MODEL_KEYS[row.model]}.{TARGET_KEYS[row.target]}.{row.scheme}.trust"
         for kind in ("plain", "distance", "residual"):
             assert getattr(row, f"coverage_{kind}") == pytest.approx(metrics[f"{prefix}.coverage_{kind}"], abs=1e-4)
@@ -480,15 +479,16 @@ def test_the_report_keeps_every_metric_in_git_by_the_path_dvc_names_its_file(rep
     run with on a clone whose DVC cache has none of the committed results."""
     paths = report
     kept = json.loads((paths.paper / "metrics.json").read_text())
-    # prepare, featurize, cluster, domain, candidates, screen, discovery; cv, bootstrap and trust per
+    # prepare, featurize, cluster, domain, candidates, screen, discovery, trust; cv and bootstrap per
     # cell; repeated_cv.
-    assert len(kept) == 7 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 2) + 2 * len(TARGETS)
+    assert len(kept) == 8 + len(MODELS) * len(TARGETS) * (len(SCHEMES) + 1) + 2 * len(TARGETS)
     assert kept["results/screen/metrics.json"] == json.loads((paths.screen / "metrics.json").read_text())
     assert kept["results/clusters/metrics.json"] == {"n_clusters": 2, "noise_share": 0.11}
     cell = json.loads((paths.cv / "modnet" / "voltage" / "loco" / "metrics.json").read_text())
     assert kept["results/cv/modnet/voltage/loco/metrics.json"] == cell
     assert "results/repeated_cv/rf_magpie/voltage/metrics.json" in kept
     assert "results/bootstrap/crabnet/grav_capacity/metrics.json" in kept
+    assert kept["results/trust/summary/metrics.json"]["crabnet.voltage.loco.trust.coverage_plain"] >= 0
 
 
 def test_every_file_in_paper_is_in_the_index(synthetic):

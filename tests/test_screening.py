@@ -282,7 +282,7 @@ def test_ranking_on_the_lower_bound_without_intervals_is_refused_before_any_work
     path, _ = candidate_file
     job = ScreenJob(str(workspace / paths.TRAINED_MODELS), str(tmp_path / "no-trust"),
                     str(workspace / paths.FEATURE_NAN_COUNTS), tuple(TRAINED), 0.9)
-    with pytest.raises(PredictionError, match=r"trust@rf_magpie-voltage.*or rank on point"):
+    with pytest.raises(PredictionError, match=r"rf_magpie/voltage/calibration.joblib does not exist.*`dvc repro trust` or rank on point"):
         screen(path, tmp_path / "out", job, PARAMS, ComputeParams(), in_process=True)
 
 
@@ -434,10 +434,18 @@ def test_a_parquet_composition_column_that_is_not_text_sets_rows_aside_not_the_s
     assert set(pd.read_csv(tmp_path / "out" / "rejected.csv")["reason"]) == {"bad_formula"}
 
 
+def test_an_ion_voltage_limit_that_is_not_a_voltage_above_the_window_or_not_an_ion_is_refused():
+    for limits, message in (({"Mg": "four"}, "ion_voltage_limits"),
+                            ({"Mg": 0.2}, "ion_voltage_limits.Mg = 0.2 should be a voltage in V above"),
+                            ({"Xx": 3.0}, "'Xx' is not a working ion"), ([3.0], "ion_voltage_limits")):
+        with pytest.raises(ParameterError, match=message):
+            from_mapping("screen", ScreenParams, {"ion_voltage_limits": limits})
+
+
 def test_a_prediction_outside_the_voltage_window_is_flagged_and_not_ranked(workspace, candidate_file, tmp_path):
     path, _ = candidate_file
-    narrow = dataclasses.replace(PARAMS, voltage_window=[3.0, 3.5])
-    job = dataclasses.replace(job_for(workspace), voltage_window=(3.0, 3.5))
+    narrow = dataclasses.replace(PARAMS, voltage_window=[3.0, 3.5], ion_voltage_limits={})
+    job = dataclasses.replace(job_for(workspace), voltage_window=narrow.window())
     summary = screen(path, tmp_path / "out", job, narrow, ComputeParams(), in_process=True)
     screened = screened_table(tmp_path / "out")
     voltage = screened[prediction_column(PARAMS.rank_model, "voltage")]

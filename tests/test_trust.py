@@ -3,13 +3,21 @@ the domain's verdict on unseen elements, and the two stages on real electrodes."
 import json
 import os
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from electrode_ml import paths
 from electrode_ml.data.targets import TARGET_KEYS
-from electrode_ml.evaluation.conformal import TrustParams, calibrate, coverage, prediction_bounds, scheme_intervals
+from electrode_ml.evaluation.conformal import (
+    SchemeNeighbours,
+    TrustParams,
+    calibrate,
+    coverage,
+    prediction_bounds,
+    scheme_intervals,
+)
 from electrode_ml.evaluation.novelty import Domain
 from electrode_ml.features.representations import MagpieFeatures
 from electrode_ml.params import ParameterError, from_mapping
@@ -112,17 +120,19 @@ def trust_workspace(tmp_path_factory, model_inputs_sample, magpie_sample):
     for scheme, fold in folds.items():
         pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": fold}).to_csv(
             root / "folds" / paths.fold_file(scheme).name, index=False)
-        y = model_inputs_sample[TARGET_KEYS["voltage"]].to_numpy()
-        cell = paths.cv_cell("rf_magpie", "voltage", scheme, root / "cv")
-        cell.mkdir(parents=True)
-        pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": fold, "y_true": y,
-                      "y_pred": y + generator.normal(0, 0.6, size=len(y))}).to_csv(cell / "predictions.csv", index=False)
+        for model, noise in (("rf_magpie", 0.6), ("control", 1.5)):
+            for target in ("voltage", "grav_capacity"):
+                y = model_inputs_sample[TARGET_KEYS[target]].to_numpy()
+                cell = paths.cv_cell(model, target, scheme, root / "cv")
+                cell.mkdir(parents=True)
+                pd.DataFrame({"battery_id": electrodes["battery_id"], "fold": fold, "y_true": y,
+                              "y_pred": y + generator.normal(0, noise * y.std(), size=len(y))}).to_csv(
+                    cell / "predictions.csv", index=False)
     params = TrustParams(neighbours=10)
     domain_metrics = domain_stage.run(params, root / "electrodes.csv", root / "magpie.parquet", root / "folds",
                                       root / "trust")
-    metrics = trust_stage.run_cell("rf_magpie", "voltage", params, root / "magpie.parquet",
-                                   root / "trust" / paths.NOVELTY.name, root / "cv",
-                                   paths.trust_cell("rf_magpie", "voltage", root / "trust"))
+    metrics = trust_stage.run(["rf_magpie", "control"], ["voltage", "grav_capacity"], params, root / "magpie.parquet",
+                              root / "trust" / paths.NOVELTY.name, root / "cv", root / "trust")
     return root, domain_metrics, metrics
 
 
@@ -139,7 +149,11 @@ def test_the_stages_write_every_electrodes_novelty_and_interval_and_measure_cove
     assert len(intervals) == 600
     assert (intervals["lower_residual"] <= intervals["y_pred"]).all() and (intervals["y_pred"] <= intervals["upper_residual"]).all()
     assert abs(metrics["rf_magpie.voltage.stratified5.trust.coverage_plain"] - 0.9) <= 0.05
-    assert metrics == json.loads((cell / paths.METRICS).read_text())
+    assert metrics == json.loads((paths.trust_summary(root / "trust") / paths.METRICS).read_text())
+    assert {key.split(".trust.")[0] for key in metrics} == {f"{model}.{target}.{scheme}" for model in ("rf_magpie", "control")
+                                                           for target in ("voltage", "grav_capacity")
+                                                           for scheme in paths.SCHEMES}
+    assert not list((root / "trust").glob("*.partial"))
     by_fold = pd.read_csv(cell / "by_fold.csv")
     assert by_fold.groupby("scheme")["electrodes"].sum().to_dict() == {"loco": 300, "stratified5": 300}
 
@@ -147,8 +161,44 @@ def test_the_stages_write_every_electrodes_novelty_and_interval_and_measure_cove
 def test_a_missing_cv_cell_is_named_with_its_command(trust_workspace, tmp_path):
     root, _, _ = trust_workspace
     with pytest.raises(FileNotFoundError, match=r"run `dvc repro cv@modnet-voltage-stratified5`"):
-        trust_stage.run_cell("modnet", "voltage", TrustParams(), root / "magpie.parquet",
-                             root / "trust" / paths.NOVELTY.name, root / "cv", tmp_path)
+        trust_stage.run(["rf_magpie", "modnet"], ["voltage"], TrustParams(), root / "magpie.parquet",
+                        root / "trust" / paths.NOVELTY.name, root / "cv", tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_each_cell_gets_the_intervals_it_would_get_alone_from_the_neighbours_found_once(trust_workspace, tmp_path):
+    """The stage finds each scheme's neighbours once for every cell: each cell's intervals and
+    calibration are the bytes of the cell's own computation."""
+    from electrode_ml.files import write_table
+
+    root, _, _ = trust_workspace
+    magpie = pd.read_parquet(root / "magpie.parquet")
+    for target in ("voltage", "grav_capacity"):
+        cell = paths.trust_cell("control", target, root / "trust")
+        written = pd.read_csv(cell / "intervals.csv")
+        for scheme in paths.SCHEMES:
+            predictions = pd.read_csv(paths.cv_cell("control", target, scheme, root / "cv") / "predictions.csv")
+            write_table(scheme_intervals(predictions, magpie, 0.9, 10), tmp_path / "alone.csv")  # as the stage writes
+            alone = pd.read_csv(tmp_path / "alone.csv")
+            of_scheme = written[written["scheme"] == scheme].reset_index(drop=True)
+            for column in alone.columns:
+                assert alone[column].equals(of_scheme[column]), (target, scheme, column)
+        calibration = joblib.load(cell / "calibration.joblib")
+        predictions = pd.read_csv(paths.cv_cell("control", target, paths.SCHEMES[0], root / "cv") / "predictions.csv")
+        alone = calibrate(predictions, magpie, "residual", 10)
+        assert calibration["sigmas"].tobytes() == alone["sigmas"].tobytes()
+
+
+def test_neighbours_found_for_other_folds_are_refused():
+    predictions, X, _ = noise_growing_with_an_input(n=300, seed=2)
+    found = SchemeNeighbours.of(predictions, X, 10)
+    reshuffled = predictions.assign(fold=(predictions["fold"] + 1) % 5)
+    with pytest.raises(ValueError, match="other electrodes, folds or k"):
+        scheme_intervals(reshuffled, X, 0.9, 10, found)
+    with pytest.raises(ValueError, match="other electrodes, folds or k"):
+        calibrate(predictions.iloc[::-1], X, "residual", 10, found)
+    with pytest.raises(ValueError, match="other electrodes, folds or k"):
+        scheme_intervals(predictions, X, 0.9, 12, found)
 
 
 def test_held_out_clusters_are_calibrated_on_electrodes_that_were_held_out_as_they_are():

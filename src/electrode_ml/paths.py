@@ -88,8 +88,17 @@ DOMAIN = TRUST / "domain.joblib"
 DOMAIN_METRICS = TRUST / METRICS
 
 
+def trust_cells(root: Path = TRUST) -> Path:
+    return root / "cells"
+
+
 def trust_cell(model: str, target: str, root: Path = TRUST) -> Path:
-    return root / model / target
+    return trust_cells(root) / model / target
+
+
+def trust_summary(root: Path = TRUST) -> Path:
+    """The trust stage's metrics (every cell's) and timing."""
+    return root / "summary"
 
 
 def cv_cell(model: str, target: str, scheme: str, root: Path = CV) -> Path:

@@ -76,8 +76,10 @@ def known_electrodes(metrics: dict) -> list[str]:
             f"is found for {share['with_redox_couple']:.1%} ({metrics['candidates.known.alloy']} of them alloys); of "
             f"the rest, {missing}. Their candidates fail the redox rule. The couples of "
             f"{metrics.get('candidates.known.beyond_anion_limit', 0)} known electrodes go above the state their "
-            "element takes with the host's anion (the Materials Project computes hypothetical electrodes too, such as "
-            "Li3CrF6 charged to CrF6); their ion swaps fail the `anion_limit` rule.", ""]
+            "element takes with the host's anion, or in a fluoride or polyanion framework above a simple fluoride's "
+            "(the Materials Project computes hypothetical electrodes too, such as Li3CrF6 charged to CrF6 or ZnCoF4 "
+            "to CoF4, and counts multi-electron couples such as Fe2+/Fe4+ in Li2FeSiO4); their ion swaps fail the "
+            "`anion_limit` rule.", ""]
 
 
 def candidate_steps(metrics: dict) -> list[str]:
@@ -122,7 +124,8 @@ def screening_markdown(candidate_metrics: dict, screen_metrics: dict, discovery_
              f"{screen_metrics['screen.screened']} screened, {screen_metrics['screen.rejected']} set aside "
              "(rejected.csv names row, column and reason)"
              + (f"; {screen_metrics['screen.outside_window']} predicted outside the physical window "
-                f"({params.voltage_window[0]:g} to {params.voltage_window[1]:g} V, capacities not negative) "
+                f"({params.window().describe()} against the metal, what the ion's electrolytes hold; capacities "
+                "not negative) "
                 f"are flagged and not ranked, {screen_metrics['screen.ranked']} ranked"
                 if "screen.ranked" in screen_metrics else "")
              + (f"; {screen_metrics['screen.in_domain']:.1%} in the domain" if "screen.in_domain" in screen_metrics else "")

@@ -18,11 +18,10 @@ LOCO = "loco"
 
 def load_trust(trust_dir: Path, models, targets) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Every trust cell's metrics (one dict), by_novelty and by_fold tables (model and target added)."""
-    metrics, by_novelty, by_fold = {}, [], []
+    metrics, by_novelty, by_fold = json.loads((paths.trust_summary(trust_dir) / paths.METRICS).read_text()), [], []
     for model in models:
         for target in targets:
             cell = paths.trust_cell(model, target, trust_dir)
-            metrics.update(json.loads((cell / paths.METRICS).read_text()))
             by_novelty.append(pd.read_csv(cell / "by_novelty.csv").assign(model=model, target=target))
             by_fold.append(pd.read_csv(cell / "by_fold.csv").assign(model=model, target=target))
     return metrics, pd.concat(by_novelty, ignore_index=True), pd.concat(by_fold, ignore_index=True)

@@ -18,7 +18,12 @@ charge-balanced, and an element whose oxidation state changes between them (the 
   but to 5+ in fluorides; Fe to 4+ in oxides, 3+ in fluorides). Without it, a charged state that
   no common states balance falls back on rare ones (`most_likely_oxidation_states`), and an
   electrode such as Li3CrF6 -> CrF6 (Cr3+/Cr6+, a fluoride no one has made) looks like a 3-electron
-  cathode; its ion swaps and substitutions topped the screen.
+  cathode; its ion swaps and substitutions topped the screen. The ICSD's shares count complex
+  salts too, so two narrower limits apply (`framework_ceiling`): in a fluoride, Co, Ni and Cu go no
+  higher than in a simple fluoride (`FLUORIDE_CEILINGS`: CoF3, not the CoF4 of Cs2CoF6), and in a
+  polyanion framework (phosphate, sulfate, silicate...) an element goes no higher than in a
+  fluoride (Co3+ in CoPO4, not Co4+). Oxides keep theirs: CoO2, NiO2 (Co4+, Ni4+) are the charged
+  states of LiCoO2 and LiNiO2.
 """
 from __future__ import annotations
 
@@ -46,7 +51,8 @@ RULES = {
     "charged_balance": "its charged state is not charge-balanced (SMACT) where its parent's was",
     "discharged_balance": "its discharged state is not charge-balanced (SMACT) where its parent's was",
     "redox_couple": "no element changes its oxidation state between the charged and discharged states",
-    "anion_limit": "its redox couple goes above the highest state its element takes with the host's anion (ICSD)",
+    "anion_limit": "its redox couple goes above the highest state its element takes with the host's anion (ICSD; "
+                   "in a fluoride or polyanion framework, a simple fluoride's)",
 }
 # A state counts as one the element takes with an anion when at least this share of the ICSD's
 # compounds of the element with that anion hold it (SMACT's species-anion table, below). 1% keeps
@@ -55,6 +61,16 @@ RULES = {
 # in solution, never cycled), and every state the ICSD never saw with the anion (Cr6+ and Fe4+
 # fluorides, Ni4+ and Cu3+ sulfides).
 STATE_SHARE_SEEN = 0.01
+# The highest state of Co, Ni and Cu in a simple fluoride, one that holds no cation but the metal
+# (and so can be the charged host of an electrode, emptied of its working ion): CoF3, NiF3 (itself
+# metastable, losing F2 on warming), CuF2. SMACT's table sees Co4+ (4.8% of Co fluorides), Ni4+
+# (13.6%) and Cu3+ (5.1%) with F- only in complex salts of large alkali or alkaline-earth cations
+# that stabilize them (Cs2CoF6, K2NiF6, K3CuF6; Greenwood & Earnshaw, Chemistry of the Elements,
+# 2nd ed., 1997, ch. 26 and 28; Hoppe, Angew. Chem. Int. Ed. 5, 1966); CoF4 and NiF4 are not
+# isolable solids, and Co4+ fluorides oxidize almost anything. A share cut cannot say so: Ni4+ is
+# rarer with O2- (2.6%) than with F-, yet NiO2 is the charged state of LiNiO2. The other metals'
+# highest fluorides are simple ones (MnF4, VF5, CrF5, TiF4, FeF3), so SMACT's limit stands.
+FLUORIDE_CEILINGS = {"Co": 3, "Ni": 3, "Cu": 2}
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,6 +128,16 @@ def species_label(element: str, state: float) -> str:
 # phosphate, sulfate, selenate, arsenate). A guess in which one of them changes its state between
 # the two formulas (P4.5+/P5+ beside Cr3+/Cr6+ in a phosphate) balances the charge on paper only.
 NOT_REDOX_CENTRES = frozenset({"H", "B", "C", "N", "Si", "P", "S", "Se", "As"})
+# The centres of the oxoanions (PO4 3-, SO4 2-, SiO4 4-, ...) whose framework is as ionic as a
+# fluoride's: the strong X-O bond takes up the oxygen's electrons, which lowers the metal-oxygen
+# covalency and raises the metal's couple (the inductive effect: Fe2+/Fe3+ at 3.45 V vs Li in
+# LiFePO4; Padhi, Nanjundaswamy, Masquelier, Okada, Goodenough, J. Electrochem. Soc. 144, 2581,
+# 1997). The known polyanion cathodes cycle no higher than the metal goes in a fluoride: Fe2+/Fe3+,
+# Mn2+/Mn3+, Co2+/Co3+ (LiCoPO4, 4.8 V), Ni2+/Ni3+ (LiNiPO4, 5.1 V), V3+/V5+ (VOPO4); Co4+ or Ni4+
+# in a phosphate would sit beyond any electrolyte (Masquelier & Croguennec, Chem. Rev. 113, 6552,
+# 2013). So in a host that holds one of them with O2-, oxygen allows no more than fluorine does.
+# Germanates (GeO4 4-) are the silicates' analogues.
+POLYANION_CENTRES = (NOT_REDOX_CENTRES - {"H"}) | {"Ge"}
 
 
 def carries_charge(element: str, low: float, high: float) -> bool:
@@ -178,11 +204,35 @@ def highest_state(element: str, anion: str, anion_state: int) -> int | None:
     return max(seen) if seen else None
 
 
+def framework_ceiling(element: str, anion: str, anion_state: int, polyanion: bool = False) -> int | None:
+    """The highest state `element` may take with the anion in an electrode's host: `highest_state`,
+    no higher in a fluoride than a simple fluoride holds (`FLUORIDE_CEILINGS`: Co3+, not the Co4+
+    of Cs2CoF6), and with O2- in a `polyanion` framework (`POLYANION_CENTRES`) no higher than with
+    F- (Co3+ in CoPO4; Ni2+/Ni3+ in LiNiPO4). None where the anion is not judged."""
+    limit = highest_state(element, anion, anion_state)
+    if limit is None:
+        return None
+    if (anion, anion_state) == ("O", -2) and polyanion:
+        fluoride = framework_ceiling(element, "F", -1)
+        return limit if fluoride is None else min(limit, fluoride)
+    if (anion, anion_state) == ("F", -1) and element in FLUORIDE_CEILINGS:
+        return min(limit, FLUORIDE_CEILINGS[element])
+    return limit
+
+
+def polyanion_centres(states: dict[str, float]) -> list[str]:
+    """The `POLYANION_CENTRES` of a host at a positive state beside O2- (P5+ of a phosphate), sorted."""
+    if not any(math.isclose(state, -2) for element, state in states.items() if element == "O"):
+        return []
+    return sorted(element for element, state in states.items() if element in POLYANION_CENTRES and state > 0)
+
+
 def state_limit(element: str, discharged_states: dict[str, float]) -> int | None:
     """The highest state `element` may take in a host whose anions are the negative states of
-    `discharged_states`: the most any of them allows (an oxyfluoride allows what its oxide does);
-    None where no anion of the host is judged."""
-    limits = [highest_state(element, anion, round(state)) for anion, state in discharged_states.items()
+    `discharged_states` (`framework_ceiling`): the most any of them allows (an oxyfluoride allows
+    what its oxide does); None where no anion of the host is judged."""
+    polyanion = bool(polyanion_centres(discharged_states))
+    limits = [framework_ceiling(element, anion, round(state), polyanion) for anion, state in discharged_states.items()
               if state < 0 and math.isclose(state, round(state))]
     limits = [limit for limit in limits if limit is not None]
     return max(limits) if limits else None
@@ -190,8 +240,11 @@ def state_limit(element: str, discharged_states: dict[str, float]) -> int | None
 
 def beyond_anion_limit(charged_states: dict[str, float], discharged_states: dict[str, float]) -> str:
     """The first element whose state rises between the two states above its `state_limit`, as
-    `Cr6+ above Cr5+ with F-` ("" for none): the `anion_limit` rule."""
+    `Cr6+ above Cr5+ with F-`, or in a polyanion framework `Co4+ above Co3+ with O2- (P5+
+    polyanion)` ("" for none): the `anion_limit` rule."""
     anions = " ".join(species_label(element, state) for element, state in sorted(discharged_states.items()) if state < 0)
+    if centres := polyanion_centres(discharged_states):
+        anions += f" ({' '.join(species_label(element, discharged_states[element]) for element in centres)} polyanion)"
     for element, (low, high) in sorted(state_changes(charged_states, discharged_states).items()):
         limit = state_limit(element, discharged_states) if high > low and high > 0 else None
         if limit is not None and high > limit + 1e-6:

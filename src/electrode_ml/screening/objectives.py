@@ -44,6 +44,36 @@ OBJECTIVES = {objective.key: objective for objective in (
 # about 5 V; below 0.5 V the metal plates) and capacities that are not negative. The data hold
 # voltages from -7.75 to 54.6 V, so the models can predict such values.
 VOLTAGE_WINDOW = (0.5, 5.0)
+# The highest average voltage against its metal at which an electrode of an ion can cycle
+# (`screen.ion_voltage_limits`): the anodic limit of the most oxidation-resistant electrolytes
+# reported for that ion, far below the 5 V of Li's carbonates for the multivalent ions. Mg: the
+# boron-cluster and fluorinated-alkoxyborate salts in glymes, stable to about 4 V against Mg
+# (Tutusaus et al., Angew. Chem. Int. Ed. 54, 7900, 2015; Zhao-Karger et al., J. Mater. Chem. A 5,
+# 10815, 2017); Ca: Ca[B(hfip)4]2 in DME, about 4 V against Ca (Li et al., ACS Energy Lett. 4, 2019;
+# Shyamsunder et al., ACS Energy Lett. 4, 2271, 2019); Zn: aqueous electrolytes, whose water
+# oxidizes near 2 V against Zn, 2.5 V in water-in-salt ones (Wang et al., Nat. Mater. 17, 543,
+# 2018); Al: the AlCl3-[EMIm]Cl ionic liquid, 2.45 V against Al (Lin et al., Nature 520, 325,
+# 2015). An ion without a limit here has `VOLTAGE_WINDOW`'s.
+ION_VOLTAGE_LIMITS = {"Mg": 4.0, "Ca": 4.0, "Zn": 2.5, "Al": 2.45}
+
+
+@dataclass(frozen=True)
+class VoltageWindow:
+    """Where a predicted average voltage may lie (V against the working ion's metal): `low` to
+    `high`, and no higher than an ion's own limit in `ion_limits` ((ion, V) pairs)."""
+    low: float = VOLTAGE_WINDOW[0]
+    high: float = VOLTAGE_WINDOW[1]
+    ion_limits: tuple[tuple[str, float], ...] = tuple(ION_VOLTAGE_LIMITS.items())
+
+    def highs(self, ions) -> np.ndarray:
+        """The upper end of the window for each of `ions`."""
+        limits = dict(self.ion_limits)
+        return np.array([min(self.high, limits.get(ion, self.high)) for ion in ions], dtype=float)
+
+    def describe(self) -> str:
+        """`0.5 to 5 V (Mg 4 V, ...)`, for a report."""
+        limits = ", ".join(f"{ion} {limit:g} V" for ion, limit in self.ion_limits)
+        return f"{self.low:g} to {self.high:g} V" + (f"; at most {limits}" if limits else "")
 
 
 def physical_bounds(target: str, bounds: np.ndarray) -> np.ndarray:
@@ -53,10 +83,11 @@ def physical_bounds(target: str, bounds: np.ndarray) -> np.ndarray:
     return np.maximum(bounds, 0.0) if TARGET_REGISTRY[target].positive else bounds
 
 
-def in_window(voltage, capacities, window: tuple[float, float]) -> np.ndarray:
-    """Whether each predicted voltage lies in `window` and every predicted capacity is not negative."""
+def in_window(voltage, capacities, window: VoltageWindow, ions) -> np.ndarray:
+    """Whether each predicted voltage lies in `window` for its working ion (`ions`, one per
+    prediction) and every predicted capacity is not negative."""
     voltage = np.asarray(voltage, dtype=float)
-    inside = (voltage >= window[0]) & (voltage <= window[1])
+    inside = (voltage >= window.low) & (voltage <= window.highs(ions))
     for capacity in capacities:
         inside &= np.asarray(capacity, dtype=float) >= 0
     return inside

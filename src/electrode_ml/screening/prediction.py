@@ -196,9 +196,9 @@ def load_trust(trust_dir: Path, trained, note=print) -> tuple[object | None, dic
         if path.exists():
             calibrations[name, target] = joblib.load(path)
         else:
-            missing.append(f"trust@{name}-{target}")
+            missing.append(f"{name} {target}")
     if missing:
-        note(f"no intervals for {', '.join(missing)}: make them with `dvc repro {' '.join(missing)}`")
+        note(f"no intervals for {', '.join(missing)}: make them with `dvc repro trust`")
     return joblib.load(domain_path), calibrations
 
 

@@ -33,11 +33,13 @@ from electrode_ml.features.representations import REPRESENTATIONS
 from electrode_ml.models.registry import MODELS, model_entry
 from electrode_ml.params import ParameterError, parameters
 from electrode_ml.data.electrodes import FormulaError, parse_composition
-from electrode_ml.screening.chemistry import CHARGED_COLUMN, USER_RULES, user_electrode
+from electrode_ml.screening.chemistry import CHARGED_COLUMN, ION_CHARGES, USER_RULES, user_electrode
 from electrode_ml.screening.objectives import (
+    ION_VOLTAGE_LIMITS,
     OBJECTIVES,
     RANK_ON,
     VOLTAGE_WINDOW,
+    VoltageWindow,
     factor_level,
     in_window,
     objective_entry,
@@ -72,6 +74,8 @@ class ScreenParams:
     partition_rows: int = 5000  # candidates per Parquet partition, one task each
     top_per_ion: int = 10  # the report's table of the best candidates of each working ion
     voltage_window: list[float] = field(default_factory=lambda: list(VOLTAGE_WINDOW))  # V: ranked only inside
+    # V: an ion's electrolytes' limit, below the window's top (objectives.ION_VOLTAGE_LIMITS)
+    ion_voltage_limits: dict[str, float] = field(default_factory=lambda: dict(ION_VOLTAGE_LIMITS))
 
     def __post_init__(self):
         for name in self.models:
@@ -88,9 +92,22 @@ class ScreenParams:
                 or not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in window)
                 or not window[0] < window[1]):
             raise ParameterError(f"screen.voltage_window = {window!r} should be [low, high] in V with low < high")
+        limits = self.ion_voltage_limits
+        if not isinstance(limits, dict):
+            raise ParameterError(f"screen.ion_voltage_limits = {limits!r} should map working ions to a voltage in V")
+        for ion, limit in limits.items():
+            if ion not in ION_CHARGES:
+                raise ParameterError(f"screen.ion_voltage_limits: {ion!r} is not a working ion ({', '.join(ION_CHARGES)})")
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not window[0] < limit:
+                raise ParameterError(f"screen.ion_voltage_limits.{ion} = {limit!r} should be a voltage in V above "
+                                     f"screen.voltage_window's low end, {window[0]:g}")
         if self.partition_rows < 1 or self.top_per_ion < 1:
             raise ParameterError(f"screen.partition_rows and screen.top_per_ion must be at least 1, "
                                  f"got {self.partition_rows} and {self.top_per_ion}")
+
+    def window(self) -> VoltageWindow:
+        return VoltageWindow(float(self.voltage_window[0]), float(self.voltage_window[1]),
+                             tuple(sorted((ion, float(limit)) for ion, limit in self.ion_voltage_limits.items())))
 
     def rank_column(self) -> str:
         column = objective_column(self.rank_model, self.objective)
@@ -112,7 +129,7 @@ class ScreenJob:
     nan_counts: str
     models: tuple[str, ...]
     level: float
-    voltage_window: tuple[float, float] = VOLTAGE_WINDOW  # ScreenParams.voltage_window
+    voltage_window: VoltageWindow = VoltageWindow()  # ScreenParams.window()
     check_chemistry: bool = False  # a user's own list: `chemistry.USER_RULES` (the candidates stage's passed its own)
 
     def check_inputs(self, params: ScreenParams) -> None:
@@ -126,7 +143,7 @@ class ScreenJob:
             calibration = paths.trust_cell(params.rank_model, target, Path(self.trust_dir)) / "calibration.joblib"
             if params.rank_on == "lower" and not calibration.exists():
                 raise PredictionError(f"{calibration} does not exist: ranking on the lower bound needs the intervals; "
-                                      f"make them with `dvc repro trust@{params.rank_model}-{target}` or rank on point")
+                                      f"make them with `dvc repro trust` or rank on point")
 
 
 @functools.lru_cache(maxsize=2)
@@ -137,12 +154,12 @@ def trained_models(job: ScreenJob) -> TrainedModels:
 
 
 def screen_frame(candidates: pd.DataFrame, trained: TrainedModels, level: float,
-                 voltage_window: tuple[float, float] = VOLTAGE_WINDOW,
+                 voltage_window: VoltageWindow = VoltageWindow(),
                  check_chemistry: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The screened candidates and those set aside (`REJECTED_CANDIDATE_COLUMNS`). `candidates`
     holds `row` (its row in the input) and the candidate columns; every other column is kept.
     Capacity bounds are clipped at 0 (`Predictions.bounds`); `<model>_in_window` says whether the model's voltage lies in
-    `voltage_window` and its capacities are not negative (a ranking reads only those inside)."""
+    `voltage_window` for the candidate's working ion and its capacities are not negative (a ranking reads only those inside)."""
     candidates = normalized(candidates).reset_index(drop=True)
     problems = candidate_problems(candidates, trained.known_elements(), candidates["row"])
     usable = candidates[~candidates["row"].isin(problems["row"])].reset_index(drop=True)
@@ -176,7 +193,8 @@ def screen_frame(candidates: pd.DataFrame, trained: TrainedModels, level: float,
         if (name, "voltage") in trained.models:
             capacities = [columns[prediction_column(name, target)] for model, target in trained.models
                           if model == name and TARGET_REGISTRY[target].positive]
-            columns[f"{name}_in_window"] = in_window(columns[prediction_column(name, "voltage")], capacities, voltage_window)
+            columns[f"{name}_in_window"] = in_window(columns[prediction_column(name, "voltage")], capacities, voltage_window,
+                                                     screened["working_ion"])
     screened = pd.concat([screened, pd.DataFrame(columns)], axis=1)
     if predictions.assessed is not None:
         screened = pd.concat([screened, predictions.assessed.reset_index(drop=True)], axis=1)
@@ -214,7 +232,7 @@ def screened_row_by_row_on_failure(candidates: pd.DataFrame, job: ScreenJob) -> 
     """`screen_frame` on the partition; if a row breaks it (a featurizer or model raising inside),
     each row alone, so that only the rows that break are set aside (reason `screen_error`)."""
     def one(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return screen_frame(frame, trained_models(job), job.level, tuple(job.voltage_window), job.check_chemistry)
+        return screen_frame(frame, trained_models(job), job.level, job.voltage_window, job.check_chemistry)
 
     try:
         return one(candidates)

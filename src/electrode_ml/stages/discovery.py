@@ -175,8 +175,7 @@ def discovery_models(params_path: Path, rank_model: str) -> list[str]:
 def screened(frame: pd.DataFrame, trained: TrainedModels, screen_params: ScreenParams, level: float) -> pd.DataFrame:
     """`frame` (composition, working_ion, ...) through the screen's own prediction, row by row
     position; the rows it sets aside are dropped."""
-    result, _ = screen_frame(frame.assign(row=np.arange(len(frame))), trained, level,
-                             tuple(screen_params.voltage_window))
+    result, _ = screen_frame(frame.assign(row=np.arange(len(frame))), trained, level, screen_params.window())
     return result
 
 

@@ -359,11 +359,10 @@ def collect_metrics(paths: Paths, models, targets, schemes, repeated_models) -> 
              paths_module.CLUSTER_METRICS: paths.cluster_metrics, paths_module.DOMAIN_METRICS: paths.domain_metrics,
              paths_module.CANDIDATE_METRICS: paths.candidates / paths_module.METRICS,
              paths_module.SCREEN_METRICS: paths.screen / paths_module.METRICS,
-             paths_module.DISCOVERY_METRICS: paths.discovery / paths_module.METRICS}
+             paths_module.DISCOVERY_METRICS: paths.discovery / paths_module.METRICS,
+             paths_module.trust_summary() / paths_module.METRICS: paths_module.trust_summary(paths.trust) / paths_module.METRICS}
     for model in models:
         for target in targets:
-            files[paths_module.trust_cell(model, target) / paths_module.METRICS] = (
-                paths_module.trust_cell(model, target, paths.trust) / paths_module.METRICS)
             for scheme in schemes:
                 files[paths_module.cv_cell(model, target, scheme) / paths_module.METRICS] = (
                     paths_module.cv_cell(model, target, scheme, paths.cv) / paths_module.METRICS)
@@ -381,11 +380,10 @@ def collect_timings(paths: Paths, models, targets, schemes) -> dict:
     featurize = json.loads(paths.featurize_timings.read_text())
     cluster = json.loads(paths.cluster_timings.read_text())
     domain = json.loads((paths.trust / paths_module.TIMINGS).read_text())
-    trust = [json.loads((paths_module.trust_cell(model, target, paths.trust) / paths_module.TIMINGS).read_text())
-             for model in models for target in targets]
+    trust = json.loads((paths_module.trust_summary(paths.trust) / paths_module.TIMINGS).read_text())
     timings = {"featurize.seconds": featurize["seconds"], "cluster.seconds": cluster["seconds"],
-               "domain.seconds": domain["seconds"], "trust.seconds": round(sum(record["seconds"] for record in trust), 1)}
-    devices = {featurize["device"], cluster["device"], domain["device"], *(record["device"] for record in trust)}
+               "domain.seconds": domain["seconds"], "trust.seconds": trust["seconds"]}
+    devices = {featurize["device"], cluster["device"], domain["device"], trust["device"]}
     cells = {}
     for model in models:
         for target in targets:

@@ -49,7 +49,7 @@ def run(source: Path, out_dir: Path, params: ScreenParams, level: float, compute
         models_dir: Path = paths.TRAINED_MODELS, trust_dir: Path = paths.TRUST,
         nan_counts: Path = paths.FEATURE_NAN_COUNTS, in_process: bool = False, check_chemistry: bool = False) -> dict:
     job = ScreenJob(str(models_dir), str(trust_dir), str(nan_counts), models_for(params), level,
-                    tuple(params.voltage_window), check_chemistry)
+                    params.window(), check_chemistry)
     summary = screen(source, out_dir, job, params, compute, in_process=in_process,
                      progress=lambda tasks, total: tqdm(tasks, desc="screen", unit="partition", total=total))
     metrics = screening_metrics(summary, pd.read_parquet(out_dir / RANKING), params)

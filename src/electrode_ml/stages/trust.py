@@ -1,35 +1,41 @@
-"""Stage `trust`: prediction intervals for one model x target, with their coverage measured on
+"""Stage `trust`: prediction intervals for every model x target, with their coverage measured on
 both validation schemes, and the error against novelty (the paper's RQ5).
 
-`electrode-ml trust --model rf_magpie --target voltage` reads the cv cells' out-of-fold
-predictions and writes, under results/trust/rf_magpie/voltage/: intervals.csv (every held-out
-electrode's bounds, plain and normalized, with its novelty), by_fold.csv and by_novelty.csv
-(coverage, width and MAE per fold or cluster, and per novelty bin), calibration.joblib (the
-intervals `predict` gives: calibrated on every electrode's stratified out-of-fold residual) and
-metrics.json; timings.json (seconds, device: not a result).
+`electrode-ml trust` reads the cv cells' out-of-fold predictions and writes, for each model and
+target, under results/trust/cells/<model>/<target>/: intervals.csv (every held-out electrode's
+bounds, plain and normalized, with its novelty), by_fold.csv and by_novelty.csv (coverage, width
+and MAE per fold or cluster, and per novelty bin) and calibration.joblib (the intervals `predict`
+gives: calibrated on every electrode's stratified out-of-fold residual); under
+results/trust/summary/: metrics.json (every cell's) and timings.json (seconds, device: not a result).
+One stage rather than a cell per model x target: the neighbours the difficulties are measured
+from are the same for every cell of a scheme, found once.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import time
 from pathlib import Path
 
 import joblib
 import pandas as pd
 from scipy.stats import spearmanr
+from tqdm import tqdm
 
 from electrode_ml import paths
 from electrode_ml.data.targets import TARGET_KEYS
 from electrode_ml.evaluation.conformal import (
     INTERVALS,
+    SchemeNeighbours,
     TrustParams,
     calibrate,
     coverage,
     scheme_intervals,
 )
 from electrode_ml.errors import MissingInputError
-from electrode_ml.files import atomic_path, write_json, write_table
-from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section
+from electrode_ml.files import atomic_path, interrupts_deferred, write_json, write_table
+from electrode_ml.params import DEFAULT_PARAMS, ParameterError, load_section, pipeline_matrix
 from electrode_ml.provenance import timing_record
 
 
@@ -44,28 +50,18 @@ def summarize(intervals: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_cell(model: str, target: str, params: TrustParams, magpie_parquet: Path, novelty_csv: Path, cv_dir: Path,
-             out_dir: Path) -> dict:
-    if target not in TARGET_KEYS:
-        raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
-    cells = {scheme: paths.cv_cell(model, target, scheme, cv_dir) / "predictions.csv" for scheme in paths.SCHEMES}
-    for scheme, path in cells.items():
-        if not path.exists():
-            raise MissingInputError(f"{path} does not exist: run `dvc repro cv@{model}-{target}-{scheme}`")
-    start = time.perf_counter()
-    magpie = pd.read_parquet(magpie_parquet)
-    novelty = pd.read_csv(novelty_csv, keep_default_na=False)
-    intervals, predictions = [], {}
-    for scheme, path in cells.items():
-        predictions[scheme] = pd.read_csv(path)
-        of_scheme = scheme_intervals(predictions[scheme], magpie, params.level, params.neighbours)
-        intervals.append(of_scheme.assign(scheme=scheme).merge(
+def cell_intervals(model: str, target: str, params: TrustParams, magpie: pd.DataFrame, novelty: pd.DataFrame,
+                   predictions: dict[str, pd.DataFrame], found: dict[str, SchemeNeighbours], out_dir: Path) -> dict:
+    """One model x target: its intervals on every scheme, their summaries, its calibration for
+    `predict`, written under `out_dir`; returns its metrics."""
+    intervals = []
+    for scheme, of_scheme in predictions.items():
+        bounds = scheme_intervals(of_scheme, magpie, params.level, params.neighbours, found[scheme])
+        intervals.append(bounds.assign(scheme=scheme).merge(
             novelty[novelty["scheme"] == scheme].drop(columns="fold"), on=["battery_id", "scheme"], validate="1:1"))
     intervals = pd.concat(intervals, ignore_index=True)
     intervals["abs_error"] = (intervals["y_true"] - intervals["y_pred"]).abs()
 
-    by_fold = summarize(intervals, ["scheme", "fold"])
-    by_novelty = summarize(intervals, ["scheme", "novelty_bin"])
     metrics = {}
     most_novel = intervals["novelty_bin"].max()
     for scheme, of_scheme in intervals.groupby("scheme", sort=False):
@@ -82,32 +78,71 @@ def run_cell(model: str, target: str, params: TrustParams, magpie_parquet: Path,
         metrics[f"{prefix}.spearman_novelty_error"] = None if rho is None else round(float(rho), 6)
 
     write_table(intervals, out_dir / "intervals.csv")
-    write_table(by_fold.round(6), out_dir / "by_fold.csv")
-    write_table(by_novelty.round(6), out_dir / "by_novelty.csv")
+    write_table(summarize(intervals, ["scheme", "fold"]).round(6), out_dir / "by_fold.csv")
+    write_table(summarize(intervals, ["scheme", "novelty_bin"]).round(6), out_dir / "by_novelty.csv")
+    calibration = calibrate(predictions[paths.SCHEMES[0]], magpie, params.difficulty, params.neighbours,
+                            found[paths.SCHEMES[0]])
     with atomic_path(out_dir / "calibration.joblib") as temporary:
-        joblib.dump(calibrate(predictions[paths.SCHEMES[0]], magpie, params.difficulty, params.neighbours), temporary)
-    write_json(metrics, out_dir / paths.METRICS)
-    write_json(timing_record(time.perf_counter() - start), out_dir / paths.TIMINGS)
+        joblib.dump(calibration, temporary)
+    return metrics
+
+
+def run(models: list[str], targets: list[str], params: TrustParams, magpie_parquet: Path, novelty_csv: Path,
+        cv_dir: Path, out: Path) -> dict:
+    """Every model x target's intervals into `out`'s cell folders (built aside, in place only when
+    all are written), their metrics and the stage's timing into `out`'s summary folder."""
+    for target in targets:
+        if target not in TARGET_KEYS:
+            raise ParameterError(f"unknown target {target!r} (known: {', '.join(TARGET_KEYS)})")
+    cells = {(model, target, scheme): paths.cv_cell(model, target, scheme, cv_dir) / "predictions.csv"
+             for model in models for target in targets for scheme in paths.SCHEMES}
+    for (model, target, scheme), path in cells.items():
+        if not path.exists():
+            raise MissingInputError(f"{path} does not exist: run `dvc repro cv@{model}-{target}-{scheme}`")
+    start = time.perf_counter()
+    magpie = pd.read_parquet(magpie_parquet)
+    novelty = pd.read_csv(novelty_csv, keep_default_na=False)
+    predictions = {cell: pd.read_csv(path) for cell, path in cells.items()}
+    # The neighbours of each scheme, found once: every cell holds the same electrodes in the same
+    # folds (the cv cells read one fold file per scheme); `scheme_intervals` refuses one that does not.
+    found = {scheme: SchemeNeighbours.of(predictions[models[0], targets[0], scheme], magpie, params.neighbours)
+             for scheme in paths.SCHEMES}
+    building = out / ".building.partial"  # a root of its own, whose cell folders replace `out`'s at the end
+    shutil.rmtree(building, ignore_errors=True)
+    metrics = {}
+    with tqdm(total=len(models) * len(targets), desc="trust", unit="cell", disable=None) as progress:
+        for model in models:
+            for target in targets:
+                of_cell = {scheme: predictions[model, target, scheme] for scheme in paths.SCHEMES}
+                metrics.update(cell_intervals(model, target, params, magpie, novelty, of_cell, found,
+                                              paths.trust_cell(model, target, building)))
+                progress.update()
+    with interrupts_deferred():
+        shutil.rmtree(paths.trust_cells(out), ignore_errors=True)
+        os.replace(paths.trust_cells(building), paths.trust_cells(out))
+        building.rmdir()
+        write_json(metrics, paths.trust_summary(out) / paths.METRICS)
+        write_json(timing_record(time.perf_counter() - start), paths.trust_summary(out) / paths.TIMINGS)
     return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="electrode-ml trust", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="model whose cv cells to read (a key of `models:`)")
-    parser.add_argument("--target", required=True, help=f"target: {', '.join(TARGET_KEYS)}")
     parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, help="parameter file (default: %(default)s)")
     parser.add_argument("--magpie", type=Path, default=paths.feature_table("magpie"),
                         help="Magpie features, where the difficulty is measured (default: %(default)s)")
     parser.add_argument("--novelty", type=Path, default=paths.NOVELTY, help="the domain stage's (default: %(default)s)")
     parser.add_argument("--cv", type=Path, default=paths.CV, help="the cv cells (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="the cell's folder (default: results/trust/<model>/<target>)")
+    parser.add_argument("--out", type=Path, default=paths.TRUST, help="the stage's folder (default: %(default)s)")
     args = parser.parse_args(argv)
     params = load_section("trust", TrustParams, args.params)
-    metrics = run_cell(args.model, args.target, params, args.magpie, args.novelty, args.cv,
-                       args.out or paths.trust_cell(args.model, args.target))
-    prefix = f"{args.model}.{args.target}"
-    print(f"trust {prefix}: {params.level:.0%} intervals cover " + "; ".join(
-        f"{scheme} {metrics[f'{prefix}.{scheme}.trust.coverage_plain']:.1%} plain, "
-        f"{metrics[f'{prefix}.{scheme}.trust.coverage_{params.difficulty}']:.1%} normalized ({params.difficulty})"
-        for scheme in paths.SCHEMES))
+    models, targets, _ = pipeline_matrix(args.params)
+    metrics = run(models, targets, params, args.magpie, args.novelty, args.cv, args.out)
+    for model in models:
+        for target in targets:
+            prefix = f"{model}.{target}"
+            print(f"trust {prefix}: {params.level:.0%} intervals cover " + "; ".join(
+                f"{scheme} {metrics[f'{prefix}.{scheme}.trust.coverage_plain']:.1%} plain, "
+                f"{metrics[f'{prefix}.{scheme}.trust.coverage_{params.difficulty}']:.1%} normalized ({params.difficulty})"
+                for scheme in paths.SCHEMES))
