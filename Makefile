@@ -66,9 +66,11 @@ test: install data
 test-all: install data
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -q -m ""
 
-# Faults injected on purpose (tests/test_faults.py): a worker killed mid-fit, a fit that never returns, and what must hold after.
+# Faults injected on purpose (tests/test_faults.py): a worker killed mid-fit, a fit that never returns, an
+# interrupted run, a full disk, a corrupt cache file, and what must hold after; their record is the table
+# in docs/errors.md "Faults survived" (benchmarks/faults.md).
 faults: install data
-	$(BIN)/python -m pytest -q -m "" tests/test_faults.py
+	FAULTS_TABLE=benchmarks/faults.md $(BIN)/python -m pytest -q -m "" tests/test_faults.py
 
 # The documentation site (docs/, mkdocs.yml) into site/, offline, strictly: a broken link or a page
 # missing from the nav fails, as in CI (tests/test_docs.py). Open site/index.html.

@@ -53,3 +53,20 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("bounded", max_examples=60, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("deep", max_examples=1500, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bounded"))
+
+
+# The fault suite (`make faults`, tests/test_faults.py) records each fault it injects and what
+# followed; with FAULTS_TABLE set, the records become the table docs/errors.md "Faults survived" shows.
+FAULT_COLUMNS = ("Fault", "What happened", "Recovery", "Bytes after recovery")
+
+
+@pytest.fixture(scope="session")
+def fault_log():
+    records: list[dict] = []
+    yield records
+    table = os.environ.get("FAULTS_TABLE")
+    if table and records:
+        lines = ["| " + " | ".join(FAULT_COLUMNS) + " |", "|" + "---|" * len(FAULT_COLUMNS)]
+        lines += ["| " + " | ".join(str(record[column]) for column in FAULT_COLUMNS) + " |"
+                  for record in sorted(records, key=lambda record: record["Fault"])]
+        Path(table).write_text("\n".join(lines) + "\n")

@@ -26,13 +26,17 @@ def test_front_keeps_only_points_nothing_beats_on_both_time_and_error():
     assert front.on_front(seconds, smae).tolist() == [True, True, True, False, False]
 
 
+# Today's model at 30 s per fit: the choice may cost at most this.
+BUDGET = front.BUDGET_SHARE * 30.0
+
+
 def test_the_choice_is_the_best_point_meeting_the_bar_within_the_budget():
     records = _records({
         front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)),
-        "cheap-but-poor": (5.0, _smae(0.6, 0.5, 0.7)),
-        "meets-bar": (20.0, _smae(0.40, 0.35, 0.46)),
-        "meets-bar-better": (21.0, _smae(0.39, 0.34, 0.45)),
-        "meets-bar-over-budget": (28.0, _smae(0.38, 0.33, 0.44)),
+        "cheap-but-poor": (BUDGET / 4, _smae(0.6, 0.5, 0.7)),
+        "meets-bar": (BUDGET * 0.9, _smae(0.40, 0.35, 0.46)),
+        "meets-bar-better": (BUDGET * 0.95, _smae(0.39, 0.34, 0.45)),
+        "meets-bar-over-budget": (BUDGET * 1.2, _smae(0.38, 0.33, 0.44)),
         "best-but-slow": (40.0, _smae(0.35, 0.30, 0.41)),
     })
     assert front.choice(records)["point"] == "meets-bar-better"
@@ -42,15 +46,27 @@ def test_the_choice_is_the_best_point_meeting_the_bar_within_the_budget():
 
 
 def test_without_a_point_at_the_bar_the_choice_is_the_best_affordable_one():
-    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "better": (20.0, _smae(0.45, 0.40, 0.50)),
-                        "over-budget": (25.0, _smae(0.42, 0.38, 0.48)), "best-but-slow": (40.0, _smae(0.35, 0.30, 0.41))})
+    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "better": (BUDGET * 0.9, _smae(0.45, 0.40, 0.50)),
+                        "over-budget": (BUDGET * 1.1, _smae(0.42, 0.38, 0.48)),
+                        "best-but-slow": (40.0, _smae(0.35, 0.30, 0.41))})
     assert front.choice(records)["point"] == "better"
 
 
+def test_the_quick_profiles_crabnet_is_the_measured_fronts_choice():
+    """params.yaml's quick CrabNet is the point `choice` takes from the committed records."""
+    from electrode_ml.params import profile_block
+
+    chosen = front.choice(front.read_records())
+    from electrode_ml.reporting.crabnet_cpu_front import measured_point
+
+    point = measured_point(front.read_records(), profile_block("quick", "crabnet"))
+    assert point is not None and point["point"] == chosen["point"], (chosen["point"], point)
+
+
 def test_the_section_names_the_choice_and_the_bar(tmp_path):
-    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (20.0, _smae(0.40, 0.35, 0.46))})
+    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (BUDGET * 0.9, _smae(0.40, 0.35, 0.46))})
     text = "\n".join(front.front_section(records))
-    assert "| meets-bar | 20.0 | 0.400 | 0.350 | 0.460 |" in text and "quick profile" in text
+    assert f"| meets-bar | {BUDGET * 0.9:.1f} | 0.400 | 0.350 | 0.460 |" in text and "quick profile" in text
     assert "voltage 0.470" in text  # the bar: the GPU reference + 0.06
 
 
@@ -82,7 +98,7 @@ def test_a_stopped_study_runs_only_the_fits_it_has_no_record_of(tmp_path):
 
 
 def test_a_pinned_fit_is_set_beside_the_same_fit_unpinned_and_kept_out_of_the_front():
-    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (20.0, _smae(0.40, 0.35, 0.46))})
+    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (BUDGET * 0.9, _smae(0.40, 0.35, 0.46))})
     for record in records:
         record["mae"] = record["smae"]
     auto = {**records[0], "environment": {"MKL_CBWR": "AUTO"}, "seconds": 25.0}
@@ -99,7 +115,7 @@ def test_the_command_renders_the_table_from_the_records_and_names_a_bad_option(t
     import subprocess
     import sys
 
-    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (20.0, _smae(0.40, 0.35, 0.46))})
+    records = _records({front.TODAY: (30.0, _smae(0.66, 0.59, 0.72)), "meets-bar": (BUDGET * 0.9, _smae(0.40, 0.35, 0.46))})
     for record in records:
         record["hyperparameters"] = {}
     (tmp_path / "benchmarks").mkdir()
@@ -111,7 +127,7 @@ def test_the_command_renders_the_table_from_the_records_and_names_a_bad_option(t
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "the quick profile's CrabNet: meets-bar" in run.stdout
-    assert "| meets-bar | 20.0 |" in (tmp_path / "paper" / "PERFORMANCE.md").read_text()
+    assert f"| meets-bar | {BUDGET * 0.9:.1f} |" in (tmp_path / "paper" / "PERFORMANCE.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "electrode_ml.cli", "crabnet-front", "--pinned-point", "x"],
                          cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 1 and "--pinned-point needs --environment VAR=VALUE" in bad.stderr

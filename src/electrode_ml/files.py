@@ -2,8 +2,10 @@
 always writes the same bytes."""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
 import tempfile
 from contextlib import contextmanager
@@ -13,10 +15,27 @@ import numpy as np
 import pandas as pd
 from joblib.numpy_pickle import NumpyPickler
 
+from electrode_ml.errors import ElectrodeMLError
+
+
+class DiskFullError(ElectrodeMLError, OSError):
+    """No space left where an output is written: the message names it and the space left there."""
+
+
+def disk_full_error(error: OSError, path: Path) -> OSError:
+    """`error` as a `DiskFullError` naming `path` (an output being written) where the disk was full,
+    else `error` itself. pyarrow reports a full disk as a bare OSError whose errno only its text holds."""
+    if getattr(error, "errno", None) not in (errno.ENOSPC, errno.EDQUOT) and "No space left on device" not in str(error):
+        return error
+    free = shutil.disk_usage(path.parent).free
+    return DiskFullError(f"no space left on the device writing {path} ({free / 2**20:.1f} MiB free there); the "
+                         f"previous {path.name}, if any, is untouched: free some space and run again")
+
 
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; it replaces `path` only if the block succeeds. A full
+    disk is a `DiskFullError` naming `path`: the temporary file goes, `path` stays as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -28,6 +47,13 @@ def atomic_path(path: str | Path):
     try:
         yield Path(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):  # before `disk_full_error` measures what is left
+            os.remove(temporary)
+        full = disk_full_error(error, path)
+        if full is error:
+            raise
+        raise full from error
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

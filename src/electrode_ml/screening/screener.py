@@ -30,6 +30,7 @@ from electrode_ml.compute import ComputeParams, map_in_workers
 from electrode_ml.data.targets import TARGET_KEYS, TARGET_REGISTRY
 from electrode_ml.features.magpie_table import FastMagpieFeatures
 from electrode_ml.features.representations import REPRESENTATIONS
+from electrode_ml.files import disk_full_error
 from electrode_ml.models.registry import MODELS, model_entry
 from electrode_ml.params import ParameterError, parameters
 from electrode_ml.data.electrodes import FormulaError, parse_composition
@@ -324,7 +325,7 @@ def _parquet_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
 @contextmanager
 def replaced_outputs(out_dir: Path):
     """A new folder to write the outputs into; on success its entries replace those of `out_dir`
-    (a crash or Ctrl-C leaves `out_dir` as it was)."""
+    (a crash, Ctrl-C or a full disk leaves `out_dir` as it was)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     try:
@@ -334,6 +335,12 @@ def replaced_outputs(out_dir: Path):
             if target.is_dir():
                 shutil.rmtree(target)
             os.replace(entry, target)
+    except OSError as error:  # a worker's partition too: Dask raises its error here
+        shutil.rmtree(work, ignore_errors=True)  # before `disk_full_error` measures what is left
+        full = disk_full_error(error, out_dir)
+        if full is error:
+            raise
+        raise full from error
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
