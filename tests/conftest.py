@@ -66,7 +66,10 @@ def fault_log():
     yield records
     table = os.environ.get("FAULTS_TABLE")
     if table and records:
+        # A run of some of the faults replaces their rows and keeps the others'.
+        rows = {line.split(" | ")[0].removeprefix("| "): line
+                for line in (Path(table).read_text().splitlines()[2:] if Path(table).exists() else [])}
+        rows.update({record["Fault"]: "| " + " | ".join(str(record[column]) for column in FAULT_COLUMNS) + " |"
+                     for record in records})
         lines = ["| " + " | ".join(FAULT_COLUMNS) + " |", "|" + "---|" * len(FAULT_COLUMNS)]
-        lines += ["| " + " | ".join(str(record[column]) for column in FAULT_COLUMNS) + " |"
-                  for record in sorted(records, key=lambda record: record["Fault"])]
-        Path(table).write_text("\n".join(lines) + "\n")
+        Path(table).write_text("\n".join(lines + [rows[fault] for fault in sorted(rows)]) + "\n")

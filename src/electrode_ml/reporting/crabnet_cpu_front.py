@@ -24,10 +24,11 @@ TODAY = "d64-N1-ff128-head1024x512x256x128-e10s5-b256"  # the quick profile's Cr
 # The whole quick run must stay under 45 minutes on 2 cores. At TODAY's size CrabNet's fits were
 # over half of a quick run's stage work (benchmarks/cpu_x86_64_amd_epyc_family_26_model_2_2_cores.json,
 # its uninterrupted fresh-clone run), so the choice may cost at most this share of TODAY's seconds
-# per fit. At 70% (batch 128, 21 s per fit) fresh-clone runs on an Intel Xeon (family 6 model 167)
-# took 45 to 46 minutes, its CrabNet cells 10 to 20% slower from one run to the next
-# (benchmarks/cpu_x86_64_intel_r_xeon_r_processor_family_6_model_167_2_cores.json): half leaves a margin.
-BUDGET_SHARE = 0.5
+# per fit. Half (batch 256, 15 s per fit in a plain process against 21 s) was tried for a run
+# with more margin under 45 minutes: in the run's Dask workers its CrabNet cells took as long as
+# batch 128's (a LOCO cell 168 to 182 s against 151 to 186; docs/performance.md), so it bought
+# no time and cost 0.037 of mean SMAE.
+BUDGET_SHARE = 0.7
 
 
 @functools.lru_cache(maxsize=None)
